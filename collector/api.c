@@ -1,0 +1,390 @@
+/*
+ * api.c — HTTP: the REST API of schema/api.md, the built UI, /healthz.
+ *
+ * civetweb runs the listener and a pool of worker threads; each request
+ * borrows a read-only SQLite connection from db_pool, so REST queries run
+ * beside the writer (WAL) without slowing ingest. Every value from a
+ * request reaches SQL only as a bound parameter. Errors are JSON bodies
+ * with the status that names the problem, never a crash or an HTML page.
+ * Static files come from civetweb's own document_root handling, which
+ * refuses paths that leave the directory.
+ */
+#include <civetweb.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+
+struct api {
+    struct mg_context *ctx;
+    db_pool *pool;
+    const char *token;
+};
+
+/* ---- replies ---- */
+
+static const char *api_reason(int status) {
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    default: return "Internal Server Error";
+    }
+}
+
+static int api_reply(struct mg_connection *c, int status, cJSON *body) {
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    const char *out = text ? text : "{\"error\":{\"status\":500,\"message\":\"out of memory\"}}";
+    if (!text) status = 500;
+    mg_printf(c,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+              "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
+              status, api_reason(status), strlen(out),
+              status == 401 ? "WWW-Authenticate: Bearer\r\n" : "");
+    mg_write(c, out, strlen(out));
+    free(text);
+    return status;
+}
+
+static int api_error(struct mg_connection *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int api_error(struct mg_connection *c, int status, const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *body = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(body, "error");
+    cJSON_AddNumberToObject(err, "status", status);
+    cJSON_AddStringToObject(err, "message", msg);
+    return api_reply(c, status, body);
+}
+
+/* ---- auth ---- */
+
+/* Constant-time: the time taken does not depend on where a guess differs. */
+static int api_token_equal(const char *given, const char *token) {
+    size_t gl = strlen(given), tl = strlen(token);
+    unsigned char diff = (unsigned char)(gl != tl);
+    for (size_t i = 0; i < tl; i++)
+        diff |= (unsigned char)(token[i] ^ (i < gl ? given[i] : 0));
+    return diff == 0;
+}
+
+int auth_token_ok(const struct mg_connection *conn, const char *token) {
+    if (!token || !*token) return 1;
+    const char *h = mg_get_header(conn, "Authorization");
+    if (h && !strncmp(h, "Bearer ", 7)) return api_token_equal(h + 7, token);
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    char given[256];
+    if (ri->query_string &&
+        mg_get_var(ri->query_string, strlen(ri->query_string), "token", given,
+                   sizeof given) >= 0)
+        return api_token_equal(given, token);
+    return 0;
+}
+
+/* ---- parameters ---- */
+
+/* An integer query parameter in [lo, hi]; absent gives dflt. */
+static int api_int_param(struct mg_connection *c, const char *name, int64_t dflt,
+                         int64_t lo, int64_t hi, int64_t *out) {
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    char buf[32];
+    *out = dflt;
+    if (!ri->query_string) return 0;
+    int n = mg_get_var(ri->query_string, strlen(ri->query_string), name, buf,
+                       sizeof buf);
+    if (n == -1) return 0;
+    char *end;
+    errno = 0;
+    long long v = n > 0 ? strtoll(buf, &end, 10) : 0;
+    if (n <= 0 || errno || *end || v < lo || v > hi) {
+        api_error(c, 400, "%s must be an integer %" PRId64 "..%" PRId64, name, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- queries ---- */
+
+void event_row_from_stmt(sqlite3_stmt *st, event_row *r) {
+    memset(r, 0, sizeof *r);
+    r->seq = sqlite3_column_int64(st, 0);
+    r->trace = (const char *)sqlite3_column_text(st, 1);
+    r->agent = (const char *)sqlite3_column_text(st, 2);
+    r->type = (const char *)sqlite3_column_text(st, 3);
+    r->ts = sqlite3_column_int64(st, 4);
+    r->level = sqlite3_column_int(st, 5);
+    r->kind = sqlite3_column_int(st, 6);
+    r->has_span = sqlite3_column_type(st, 7) != SQLITE_NULL;
+    r->span_id = sqlite3_column_int64(st, 7);
+    r->has_parent = sqlite3_column_type(st, 8) != SQLITE_NULL;
+    r->parent_id = sqlite3_column_int64(st, 8);
+    r->has_duration = sqlite3_column_type(st, 9) != SQLITE_NULL;
+    r->duration_us = sqlite3_column_int64(st, 9);
+    r->count = sqlite3_column_int64(st, 10);
+    r->message = (const char *)sqlite3_column_text(st, 11);
+    r->metadata = (const char *)sqlite3_column_text(st, 12);
+    r->stack = (const char *)sqlite3_column_text(st, 13);
+}
+
+#define EVENT_SELECT                                                           \
+    "SELECT e.id, t.name, a.name, ty.name, e.ts, e.level, e.kind, e.span_id, " \
+    "e.parent_id, e.duration_us, e.count, e.message, e.metadata, "             \
+    "e.stack_trace FROM events e JOIN traces t ON t.id = e.trace_id "          \
+    "JOIN agents a ON a.id = e.agent_id "                                      \
+    "JOIN event_types ty ON ty.id = e.type_id "
+
+static sqlite3_stmt *api_prepare(sqlite3 *db, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_msg("error", "api: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    return st;
+}
+
+static int api_traces(struct mg_connection *c, sqlite3 *db) {
+    int64_t limit, offset;
+    if (api_int_param(c, "limit", 50, 1, 1000, &limit) ||
+        api_int_param(c, "offset", 0, 0, INT32_MAX, &offset))
+        return 400;
+    sqlite3_stmt *st = api_prepare(db, "SELECT " TRACE_COLUMNS " FROM traces t "
+                                       "ORDER BY t.start_time DESC, t.id DESC "
+                                       "LIMIT ?1 OFFSET ?2");
+    sqlite3_stmt *cnt = api_prepare(db, "SELECT count(*) FROM traces");
+    if (!st || !cnt) {
+        sqlite3_finalize(st);
+        sqlite3_finalize(cnt);
+        return api_error(c, 500, "storage error");
+    }
+    sqlite3_bind_int64(st, 1, limit);
+    sqlite3_bind_int64(st, 2, offset);
+    cJSON *body = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(body, "traces");
+    while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, json_trace_summary(st));
+    cJSON_AddNumberToObject(body, "total",
+                            sqlite3_step(cnt) == SQLITE_ROW ? (double)sqlite3_column_int64(cnt, 0) : 0);
+    cJSON_AddNumberToObject(body, "limit", (double)limit);
+    cJSON_AddNumberToObject(body, "offset", (double)offset);
+    sqlite3_finalize(st);
+    sqlite3_finalize(cnt);
+    return api_reply(c, 200, body);
+}
+
+/* traces.id for a trace name, or -1. */
+static int64_t api_trace_id(sqlite3 *db, const char *name) {
+    sqlite3_stmt *st = api_prepare(db, "SELECT id FROM traces WHERE name = ?1");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return id;
+}
+
+static int api_trace(struct mg_connection *c, sqlite3 *db, const char *name) {
+    sqlite3_stmt *st = api_prepare(db, "SELECT " TRACE_COLUMNS ", t.id FROM traces t "
+                                       "WHERE t.name = ?1");
+    if (!st) return api_error(c, 500, "storage error");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return api_error(c, 404, "no trace '%.200s'", name);
+    }
+    cJSON *body = json_trace_summary(st);
+    int64_t id = sqlite3_column_int64(st, 9);
+    sqlite3_finalize(st);
+
+    cJSON *agents = cJSON_AddArrayToObject(body, "agents");
+    st = api_prepare(db, "SELECT a.name, a.type, (SELECT count(*) FROM events e "
+                         "WHERE e.agent_id = a.id) FROM agents a "
+                         "WHERE a.trace_id = ?1 ORDER BY a.id");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddStringToObject(a, "id", (const char *)sqlite3_column_text(st, 0));
+            if (sqlite3_column_type(st, 1) == SQLITE_NULL) cJSON_AddNullToObject(a, "type");
+            else cJSON_AddStringToObject(a, "type", (const char *)sqlite3_column_text(st, 1));
+            cJSON_AddNumberToObject(a, "eventCount", (double)sqlite3_column_int64(st, 2));
+            cJSON_AddItemToArray(agents, a);
+        }
+        sqlite3_finalize(st);
+    }
+    /* loss is part of the answer, never hidden */
+    st = api_prepare(db, "SELECT count(*), coalesce(sum(dropped_reported), 0), "
+                         "coalesce(sum(seq_gaps), 0) FROM producers WHERE trace_id = ?1");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *loss = cJSON_AddObjectToObject(body, "loss");
+            cJSON_AddNumberToObject(loss, "producers", (double)sqlite3_column_int64(st, 0));
+            cJSON_AddNumberToObject(loss, "droppedReported", (double)sqlite3_column_int64(st, 1));
+            cJSON_AddNumberToObject(loss, "missingBatches", (double)sqlite3_column_int64(st, 2));
+        }
+        sqlite3_finalize(st);
+    }
+    return api_reply(c, 200, body);
+}
+
+static int api_events(struct mg_connection *c, sqlite3 *db, const char *name) {
+    int64_t limit, offset, after;
+    if (api_int_param(c, "limit", 100, 1, 10000, &limit) ||
+        api_int_param(c, "offset", 0, 0, INT32_MAX, &offset) ||
+        api_int_param(c, "after", -1, 0, INT64_MAX, &after))
+        return 400;
+    int64_t id = api_trace_id(db, name);
+    if (id < 0) return api_error(c, 404, "no trace '%.200s'", name);
+    sqlite3_stmt *st = api_prepare(
+        db, after >= 0 ? EVENT_SELECT "WHERE e.trace_id = ?1 AND e.id > ?4 "
+                                      "ORDER BY e.id LIMIT ?2"
+                       : EVENT_SELECT "WHERE e.trace_id = ?1 "
+                                      "ORDER BY e.ts, e.id LIMIT ?2 OFFSET ?3");
+    sqlite3_stmt *cnt = api_prepare(db, "SELECT event_count FROM traces WHERE id = ?1");
+    if (!st || !cnt) {
+        sqlite3_finalize(st);
+        sqlite3_finalize(cnt);
+        return api_error(c, 500, "storage error");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, limit);
+    if (after >= 0) sqlite3_bind_int64(st, 4, after);
+    else sqlite3_bind_int64(st, 3, offset);
+    cJSON *body = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(body, "events");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        event_row r;
+        event_row_from_stmt(st, &r);
+        cJSON_AddItemToArray(arr, json_event(&r));
+    }
+    sqlite3_bind_int64(cnt, 1, id);
+    cJSON_AddNumberToObject(body, "total",
+                            sqlite3_step(cnt) == SQLITE_ROW ? (double)sqlite3_column_int64(cnt, 0) : 0);
+    cJSON_AddNumberToObject(body, "limit", (double)limit);
+    cJSON_AddNumberToObject(body, "offset", (double)offset);
+    sqlite3_finalize(st);
+    sqlite3_finalize(cnt);
+    return api_reply(c, 200, body);
+}
+
+static int api_healthz(struct mg_connection *c) {
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "status", "ok");
+    cJSON_AddNumberToObject(b, "batchesIn", (double)atomic_load(&g_stats.batches_in));
+    cJSON_AddNumberToObject(b, "batchesRejected", (double)atomic_load(&g_stats.batches_rejected));
+    cJSON_AddNumberToObject(b, "eventsIn", (double)atomic_load(&g_stats.events_in));
+    cJSON_AddNumberToObject(b, "eventsStored", (double)atomic_load(&g_stats.events_stored));
+    cJSON_AddNumberToObject(b, "snapshotsStored", (double)atomic_load(&g_stats.snapshots_stored));
+    cJSON_AddNumberToObject(b, "eventsDroppedReported", (double)atomic_load(&g_stats.events_dropped_reported));
+    cJSON_AddNumberToObject(b, "missingBatches", (double)atomic_load(&g_stats.seq_gaps));
+    cJSON_AddNumberToObject(b, "storeErrors", (double)atomic_load(&g_stats.store_errors));
+    cJSON_AddNumberToObject(b, "wsClients", (double)atomic_load(&g_stats.ws_clients));
+    return api_reply(c, 200, b);
+}
+
+/* Route /api/... : /traces, /traces/:id, /traces/:id/events */
+static int api_route(struct mg_connection *c, sqlite3 *db, const char *path) {
+    if (!strcmp(path, "/api/traces") || !strcmp(path, "/api/traces/"))
+        return api_traces(c, db);
+    const char *prefix = "/api/traces/";
+    if (strncmp(path, prefix, strlen(prefix)))
+        return api_error(c, 404, "no such endpoint");
+    char id[WIRE_MAX_NAME + 1];
+    const char *p = path + strlen(prefix), *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    if (n == 0 || n > WIRE_MAX_NAME) return api_error(c, 404, "no such trace");
+    memcpy(id, p, n);
+    id[n] = 0;
+    if (!slash || !slash[1]) return api_trace(c, db, id);
+    if (!strcmp(slash, "/events")) return api_events(c, db, id);
+    return api_error(c, 404, "no such endpoint");
+}
+
+static int api_handler(struct mg_connection *c, void *cb) {
+    api *a = cb;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    if (!auth_token_ok(c, a->token))
+        return api_error(c, 401, "missing or wrong token");
+    if (strcmp(ri->request_method, "GET"))
+        return api_error(c, 405, "%.16s is not supported here", ri->request_method);
+    if (!strcmp(ri->local_uri, "/healthz")) return api_healthz(c);
+    sqlite3 *db = db_pool_get(a->pool);
+    int status = api_route(c, db, ri->local_uri);
+    db_pool_put(a->pool, db);
+    return status;
+}
+
+api *api_start(const char *listen, const char *ui_dir, const char *token,
+               const char *db_path, char *bound, size_t boundlen, char *err,
+               size_t errlen) {
+    api *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->token = token;
+    a->pool = db_pool_create(db_path, 8);
+    if (!a->pool) {
+        snprintf(err, errlen, "cannot open %s for reading", db_path);
+        free(a);
+        return NULL;
+    }
+    const char *opts[32];
+    int k = 0;
+    opts[k++] = "listening_ports";
+    opts[k++] = listen;
+    opts[k++] = "num_threads";
+    opts[k++] = "64";
+    opts[k++] = "enable_directory_listing";
+    opts[k++] = "no";
+    opts[k++] = "request_timeout_ms";
+    opts[k++] = "10000";
+    opts[k++] = "websocket_timeout_ms";
+    opts[k++] = "86400000"; /* viewers may idle for hours */
+    if (ui_dir && *ui_dir) {
+        opts[k++] = "document_root";
+        opts[k++] = ui_dir;
+    }
+    opts[k] = NULL;
+    struct mg_callbacks cbs;
+    memset(&cbs, 0, sizeof cbs);
+    a->ctx = mg_start(&cbs, a, opts);
+    if (!a->ctx) {
+        snprintf(err, errlen, "cannot listen on %s", listen);
+        db_pool_destroy(a->pool);
+        free(a);
+        return NULL;
+    }
+    mg_set_request_handler(a->ctx, "/api", api_handler, a);
+    mg_set_request_handler(a->ctx, "/healthz$", api_handler, a);
+    struct mg_server_port port;
+    if (mg_get_server_ports(a->ctx, 1, &port) < 1) {
+        snprintf(err, errlen, "no listening port");
+        api_stop(a);
+        return NULL;
+    }
+    char host[64];
+    snprintf(host, sizeof host, "%s", listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = 0;
+    else snprintf(host, sizeof host, "0.0.0.0");
+    snprintf(bound, boundlen, "%s:%d", host, port.port);
+    return a;
+}
+
+struct mg_context *api_context(api *a) { return a->ctx; }
+db_pool *api_pool(api *a) { return a->pool; }
+
+void api_stop(api *a) {
+    if (!a) return;
+    if (a->ctx) mg_stop(a->ctx);
+    db_pool_destroy(a->pool);
+    free(a);
+}

@@ -1,0 +1,109 @@
+/*
+ * collector.h — the pieces of trace-collector and how they connect.
+ *
+ * Data path: ingest.c (ZeroMQ PULL, wire_decode) → store.c (one writer
+ * thread, batched SQLite transactions) → stream.c (WebSocket fan-out).
+ * api.c answers REST from read-only connections (db.c), independent of the
+ * writer thanks to WAL. Each piece is an opaque struct with a prefix.
+ */
+#ifndef COLLECTOR_H
+#define COLLECTOR_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+#include <sqlite3.h>
+
+#include "../wire/wire.h"
+
+/* Counters every part adds to; read by /healthz and the status line. */
+typedef struct coll_stats {
+    _Atomic uint64_t batches_in, events_in, bytes_in;
+    _Atomic uint64_t batches_rejected;
+    _Atomic uint64_t events_stored, snapshots_stored;
+    _Atomic uint64_t events_dropped_reported, seq_gaps;
+    _Atomic uint64_t store_errors;
+    _Atomic uint64_t ws_clients, ws_messages_sent;
+} coll_stats;
+
+extern coll_stats g_stats;
+
+/* smap.c: string -> int64, single-threaded */
+typedef struct smap {
+    char **keys;
+    size_t *lens;
+    int64_t *vals;
+    size_t cap, count;
+} smap;
+void smap_init(smap *m);
+void smap_free(smap *m);
+void smap_clear(smap *m);
+int smap_get(const smap *m, const char *k, size_t n, int64_t *val);
+int smap_put(smap *m, const char *k, size_t n, int64_t val);
+
+/* log.c */
+void log_msg(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+extern int g_quiet;
+
+/* db.c: connections with the collector's pragmas and schema */
+sqlite3 *db_open_writer(const char *path, char *err, size_t errlen);
+sqlite3 *db_open_reader(const char *path);
+typedef struct db_pool db_pool;
+db_pool *db_pool_create(const char *path, int size);
+sqlite3 *db_pool_get(db_pool *p);   /* blocks until one is free */
+void db_pool_put(db_pool *p, sqlite3 *db);
+void db_pool_destroy(db_pool *p);
+
+/* json.c: the shapes of api.md, shared by REST and the stream */
+typedef struct event_row {
+    int64_t seq, ts, span_id, parent_id, duration_us, count;
+    int level, kind, has_span, has_parent, has_duration;
+    const char *trace, *agent, *type, *message, *metadata, *stack;
+} event_row;
+cJSON *json_event(const event_row *e);
+cJSON *json_trace_summary(sqlite3_stmt *st); /* columns: see TRACE_COLUMNS */
+#define TRACE_COLUMNS                                                        \
+    "t.name, t.session_id, t.start_time, t.end_time, t.last_time, t.status, " \
+    "t.agent_count, t.event_count, t.error_count"
+const char *json_level_name(int level);
+char *json_stream_message(const char *type, const char *trace, cJSON *payload);
+
+/* stream.c */
+typedef struct stream stream;
+struct mg_context;
+struct mg_connection;
+stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token);
+int stream_has_clients(stream *s);
+/* Takes ownership of json (malloc'd). */
+void stream_publish(stream *s, char *json);
+void stream_stop(stream *s);
+void stream_destroy(stream *s);
+void event_row_from_stmt(sqlite3_stmt *st, event_row *r); /* api.c column order */
+int auth_token_ok(const struct mg_connection *conn, const char *token);
+
+/* store.c */
+typedef struct store store;
+store *store_open(const char *path, stream *out, char *err, size_t errlen);
+/* Takes ownership of *b (freed with wire_batch_free + free). */
+void store_submit(store *st, wire_batch *b);
+void store_set_stream(store *st, stream *out);
+void store_close(store *st); /* commits everything submitted */
+
+/* ingest.c */
+typedef struct ingest ingest;
+ingest *ingest_start(const char *endpoint, store *st, char *bound,
+                     size_t boundlen, char *err, size_t errlen);
+void ingest_stop(ingest *in); /* everything received is submitted */
+
+/* api.c */
+typedef struct api api;
+api *api_start(const char *listen, const char *ui_dir, const char *token,
+               const char *db_path, char *bound, size_t boundlen, char *err,
+               size_t errlen);
+struct mg_context *api_context(api *a);
+db_pool *api_pool(api *a);
+void api_stop(api *a);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * json.c — the JSON shapes of schema/api.md, built with cJSON.
+ *
+ * REST and the WebSocket stream both describe events through json_event()
+ * so a client sees the same object whichever way it arrived. Stored
+ * metadata that is not valid JSON is shown as a JSON string: the original
+ * bytes are never lost, and clients can always parse the result.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector.h"
+
+const char *json_level_name(int level) {
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    return level >= 0 && level <= 3 ? names[level] : "info";
+}
+
+static void json_hex(cJSON *o, const char *key, int present, int64_t v) {
+    if (!present) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    char buf[24];
+    snprintf(buf, sizeof buf, "%016" PRIx64, (uint64_t)v);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+static void json_opt_str(cJSON *o, const char *key, const char *v) {
+    if (v) cJSON_AddStringToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+cJSON *json_event(const event_row *e) {
+    cJSON *o = cJSON_CreateObject();
+    char id[24];
+    snprintf(id, sizeof id, "%" PRId64, e->seq);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+    cJSON_AddStringToObject(o, "traceId", e->trace);
+    cJSON_AddStringToObject(o, "agentId", e->agent);
+    cJSON_AddStringToObject(o, "eventType", e->type);
+    cJSON_AddNumberToObject(o, "timestamp", (double)e->ts);
+    cJSON_AddStringToObject(o, "level", json_level_name(e->level));
+    json_opt_str(o, "message", e->message);
+    cJSON *meta = e->metadata ? cJSON_Parse(e->metadata) : NULL;
+    if (!meta && e->metadata) meta = cJSON_CreateString(e->metadata);
+    if (!meta) meta = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "metadata", meta);
+    json_hex(o, "spanId", e->has_span, e->span_id);
+    json_hex(o, "parentId", e->has_parent, e->parent_id);
+    if (e->has_duration) cJSON_AddNumberToObject(o, "duration", (double)e->duration_us);
+    else cJSON_AddNullToObject(o, "duration");
+    cJSON_AddNumberToObject(o, "count", (double)(e->count ? e->count : 1));
+    cJSON_AddStringToObject(o, "kind", e->kind == 1   ? "span_begin"
+                                       : e->kind == 2 ? "span_end"
+                                                      : "event");
+    json_opt_str(o, "stackTrace", e->stack);
+    return o;
+}
+
+static void json_col_int_or_null(cJSON *o, const char *key, sqlite3_stmt *st,
+                                 int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) cJSON_AddNullToObject(o, key);
+    else cJSON_AddNumberToObject(o, key, (double)sqlite3_column_int64(st, col));
+}
+
+cJSON *json_trace_summary(sqlite3_stmt *st) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(st, 0));
+    cJSON_AddStringToObject(o, "sessionId", (const char *)sqlite3_column_text(st, 1));
+    cJSON_AddNumberToObject(o, "startTime", (double)sqlite3_column_int64(st, 2));
+    json_col_int_or_null(o, "endTime", st, 3);
+    cJSON_AddNumberToObject(o, "lastTime", (double)sqlite3_column_int64(st, 4));
+    cJSON_AddStringToObject(o, "status", (const char *)sqlite3_column_text(st, 5));
+    cJSON_AddNumberToObject(o, "agentCount", (double)sqlite3_column_int64(st, 6));
+    cJSON_AddNumberToObject(o, "eventCount", (double)sqlite3_column_int64(st, 7));
+    cJSON_AddNumberToObject(o, "errorCount", (double)sqlite3_column_int64(st, 8));
+    if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+        cJSON_AddNullToObject(o, "durationUs");
+    else
+        cJSON_AddNumberToObject(o, "durationUs", (double)(sqlite3_column_int64(st, 3) -
+                                                          sqlite3_column_int64(st, 2)));
+    return o;
+}
+
+/* A StreamMessage (api.md) as a malloc'd string; takes payload. */
+char *json_stream_message(const char *type, const char *trace, cJSON *payload) {
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "type", type);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cJSON_AddNumberToObject(m, "timestamp",
+                            (double)((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000));
+    if (trace) cJSON_AddStringToObject(m, "traceId", trace);
+    else cJSON_AddNullToObject(m, "traceId");
+    cJSON_AddItemToObject(m, "payload", payload ? payload : cJSON_CreateObject());
+    char *s = cJSON_PrintUnformatted(m);
+    cJSON_Delete(m);
+    return s;
+}

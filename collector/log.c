@@ -1,0 +1,27 @@
+/*
+ * log.c — one line per message on stderr, with a UTC timestamp and level,
+ * so the collector's output can be read by people and grepped by tests.
+ * stdout is reserved for the ready line that scripts wait for.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "collector.h"
+
+int g_quiet;
+
+void log_msg(const char *level, const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n",
+            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+            tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level, line);
+}

@@ -1,0 +1,169 @@
+/*
+ * main.c — trace-collector: options, start-up order, signals, status line.
+ *
+ * Start-up goes downstream first (store, HTTP, stream, then ingest), so by
+ * the time the ready line is printed every stage that a batch will pass
+ * through is running. Shutdown goes the other way: stop receiving, let the
+ * writer commit what it has, stop streaming, stop HTTP. Signals are
+ * blocked in every thread and taken synchronously here with sigtimedwait,
+ * so no handler runs async-signal-unsafe code.
+ */
+#include <civetweb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+
+#ifndef TRACE_DEFAULT_UI_DIR
+#define TRACE_DEFAULT_UI_DIR ""
+#endif
+
+coll_stats g_stats;
+
+typedef struct options {
+    const char *ingest, *listen, *db, *ui, *token;
+} options;
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: trace-collector [options]\n"
+            "  --ingest ENDPOINT  ZeroMQ endpoint to bind (PULL)     [$TRACE_INGEST, tcp://127.0.0.1:5555]\n"
+            "                     tcp://127.0.0.1:* picks a free port\n"
+            "  --listen HOST:PORT HTTP + WebSocket address           [$TRACE_LISTEN, 127.0.0.1:8080]\n"
+            "                     port 0 picks a free port\n"
+            "  --db PATH          SQLite database file               [$TRACE_DB, traces.db]\n"
+            "  --ui DIR           built UI to serve at /             [$TRACE_UI_DIR, %s]\n"
+            "  --token T          require 'Authorization: Bearer T'  [$TRACE_TOKEN, none]\n"
+            "                     (WebSocket: also ?token=T)\n"
+            "  --quiet            no periodic status line\n"
+            "  --help             this text\n"
+            "When ready, prints one line on stdout:\n"
+            "  trace-collector ready http=HOST:PORT ingest=ENDPOINT\n",
+            *TRACE_DEFAULT_UI_DIR ? TRACE_DEFAULT_UI_DIR : "none");
+}
+
+static const char *env_or(const char *name, const char *dflt) {
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+static int parse_options(int argc, char **argv, options *o) {
+    o->ingest = env_or("TRACE_INGEST", "tcp://127.0.0.1:5555");
+    o->listen = env_or("TRACE_LISTEN", "127.0.0.1:8080");
+    o->db = env_or("TRACE_DB", "traces.db");
+    o->ui = env_or("TRACE_UI_DIR", TRACE_DEFAULT_UI_DIR);
+    o->token = env_or("TRACE_TOKEN", NULL);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = !strcmp(a, "--ingest") ? &o->ingest
+                           : !strcmp(a, "--listen") ? &o->listen
+                           : !strcmp(a, "--db")     ? &o->db
+                           : !strcmp(a, "--ui")     ? &o->ui
+                           : !strcmp(a, "--token")  ? &o->token
+                                                    : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--quiet")) {
+            g_quiet = 1;
+        } else if (dst && i + 1 < argc) {
+            *dst = argv[++i];
+        } else {
+            fprintf(stderr, "trace-collector: %s '%s'\n",
+                    dst ? "missing value for" : "unknown option", a);
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (o->token && !*o->token) o->token = NULL;
+    if (!strchr(o->listen, ':')) {
+        fprintf(stderr, "trace-collector: --listen must be HOST:PORT, got '%s'\n", o->listen);
+        return -1;
+    }
+    if (o->ui && *o->ui && access(o->ui, R_OK | X_OK)) {
+        if (!strcmp(o->ui, TRACE_DEFAULT_UI_DIR)) { /* not installed: fine */
+            o->ui = NULL;
+            return 0;
+        }
+        fprintf(stderr, "trace-collector: UI directory '%s' is not readable; "
+                        "serving the API only\n", o->ui);
+        o->ui = NULL;
+    }
+    return 0;
+}
+
+static void status_line(void) {
+    static uint64_t last_in;
+    static time_t last_t;
+    time_t now = time(NULL);
+    uint64_t in = atomic_load(&g_stats.events_in);
+    double rate = last_t ? (double)(in - last_in) / (double)(now - last_t ? now - last_t : 1) : 0;
+    last_in = in;
+    last_t = now;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    log_msg("info", "status: %.0f events/s in, %llu stored, %llu dropped by "
+                    "producers, %llu batches missing, %llu rejected, %llu ws clients, "
+                    "rss %ld MB",
+            rate, (unsigned long long)atomic_load(&g_stats.events_stored),
+            (unsigned long long)atomic_load(&g_stats.events_dropped_reported),
+            (unsigned long long)atomic_load(&g_stats.seq_gaps),
+            (unsigned long long)atomic_load(&g_stats.batches_rejected),
+            (unsigned long long)atomic_load(&g_stats.ws_clients), ru.ru_maxrss / 1024);
+}
+
+int main(int argc, char **argv) {
+    options o;
+    if (parse_options(argc, argv, &o)) return 2;
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every thread */
+    signal(SIGPIPE, SIG_IGN);
+    mg_init_library(MG_FEATURES_WEBSOCKET);
+
+    char err[512] = "", http[128] = "", ingest_ep[256] = "";
+    int rc = 1;
+    store *st = store_open(o.db, NULL, err, sizeof err);
+    api *a = st ? api_start(o.listen, o.ui, o.token, o.db, http, sizeof http, err, sizeof err) : NULL;
+    stream *sm = a ? stream_create(api_context(a), api_pool(a), o.token) : NULL;
+    if (sm) store_set_stream(st, sm);
+    ingest *in = sm ? ingest_start(o.ingest, st, ingest_ep, sizeof ingest_ep, err, sizeof err) : NULL;
+    if (!in) {
+        fprintf(stderr, "trace-collector: %s\n", *err ? err : "start-up failed");
+        goto out;
+    }
+    printf("trace-collector ready http=%s ingest=%s\n", http, ingest_ep);
+    fflush(stdout);
+    log_msg("info", "db=%s ui=%s auth=%s", o.db, o.ui && *o.ui ? o.ui : "(none)",
+            o.token ? "token" : "none");
+
+    for (;;) {
+        struct timespec every = {5, 0};
+        int sig = sigtimedwait(&sigs, NULL, &every);
+        if (sig == SIGINT || sig == SIGTERM) {
+            log_msg("info", "signal %d: flushing and stopping", sig);
+            break;
+        }
+        if (!g_quiet) status_line();
+    }
+    rc = 0;
+out:
+    ingest_stop(in);
+    store_close(st); /* commits everything ingest submitted */
+    stream_stop(sm);
+    api_stop(a);
+    stream_destroy(sm);
+    mg_exit_library();
+    if (rc == 0)
+        log_msg("info", "stopped: %llu events stored",
+                (unsigned long long)atomic_load(&g_stats.events_stored));
+    return rc;
+}

@@ -1,0 +1,513 @@
+/*
+ * store.c — the single writer: decoded batches into SQLite, then out to
+ * the stream.
+ *
+ * One thread owns the write connection, its prepared statements and the
+ * name caches, so none of them needs a lock. It takes every batch queued
+ * since its last pass and writes them in one transaction: a commit (and
+ * its fsync) per pass rather than per batch is what makes ingest fast.
+ * Only after the commit are the events published to WebSocket clients,
+ * so a client never sees an event that a crash could take back.
+ *
+ * The queue from ingest is bounded: when the disk cannot keep up, ingest
+ * waits, ZeroMQ buffers, and finally producers drop and count — memory in
+ * the collector stays bounded.
+ */
+#include <lz4.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector.h"
+
+#define STORE_QUEUE_MAX 1024 /* batches waiting for the writer */
+#define STORE_PASS_MAX 256   /* batches per transaction */
+
+enum {
+    ST_TRACE_INSERT, ST_TRACE_FIND, ST_TRACE_UPDATE, ST_TRACE_END,
+    ST_TRACE_SUMMARY, ST_AGENT_INSERT, ST_AGENT_TYPE, ST_AGENT_COUNT,
+    ST_TYPE_INSERT, ST_EVENT_INSERT, ST_SNAPSHOT_INSERT, ST_PRODUCER_GET,
+    ST_PRODUCER_PUT, ST_PRODUCERS_OPEN, ST_COUNT
+};
+
+static const char *store_sql[ST_COUNT] = {
+    [ST_TRACE_INSERT] =
+        "INSERT INTO traces(name, session_id, start_time, last_time) "
+        "VALUES(?1, ?2, ?3, ?3) ON CONFLICT(name) DO NOTHING",
+    [ST_TRACE_FIND] = "SELECT id FROM traces WHERE name = ?1",
+    [ST_TRACE_UPDATE] =
+        "UPDATE traces SET event_count = event_count + ?2, "
+        "error_count = error_count + ?3, last_time = max(last_time, ?4), "
+        "start_time = min(start_time, ?5), status = 'active', end_time = NULL "
+        "WHERE id = ?1",
+    [ST_TRACE_END] =
+        "UPDATE traces SET status = 'completed', end_time = last_time "
+        "WHERE id = ?1",
+    [ST_TRACE_SUMMARY] = "SELECT " TRACE_COLUMNS " FROM traces t WHERE t.id = ?1",
+    [ST_AGENT_INSERT] = "INSERT INTO agents(trace_id, name) VALUES(?1, ?2)",
+    [ST_AGENT_TYPE] = "UPDATE agents SET type = ?2 WHERE id = ?1",
+    [ST_AGENT_COUNT] =
+        "UPDATE traces SET agent_count = agent_count + 1 WHERE id = ?1",
+    [ST_TYPE_INSERT] = "INSERT INTO event_types(name) VALUES(?1)",
+    [ST_EVENT_INSERT] =
+        "INSERT INTO events(trace_id, ts, agent_id, type_id, level, kind, "
+        "span_id, parent_id, duration_us, count, message, metadata, "
+        "stack_trace) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+    [ST_SNAPSHOT_INSERT] =
+        "INSERT INTO snapshots(trace_id, ts, agent_id, state_type, "
+        "state_data, raw_size, checksum, size_bytes) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    [ST_PRODUCER_GET] = "SELECT last_seq FROM producers WHERE id = ?1",
+    [ST_PRODUCER_PUT] =
+        "INSERT INTO producers(id, trace_id, first_seen, last_seen, last_seq, "
+        "batches, events, dropped_reported, seq_gaps, finished) "
+        "VALUES(?1, ?2, ?3, ?3, ?4, 1, ?5, ?6, ?7, ?8) "
+        "ON CONFLICT(id) DO UPDATE SET last_seen = ?3, "
+        "last_seq = max(last_seq, ?4), batches = batches + 1, "
+        "events = events + ?5, dropped_reported = dropped_reported + ?6, "
+        "seq_gaps = seq_gaps + ?7, finished = ?8",
+    [ST_PRODUCERS_OPEN] =
+        "SELECT count(*) FROM producers WHERE trace_id = ?1 AND finished = 0",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    stream *out;
+    smap traces, agents, types; /* name -> id; agents keyed "trace\x1fname" */
+
+    pthread_mutex_t lock; /* guards the queue, stopping, out */
+    pthread_cond_t more, room;
+    wire_batch *queue[STORE_QUEUE_MAX];
+    size_t qhead, qlen;
+    int stopping;
+    pthread_t thread;
+};
+
+/* Messages to publish once the transaction commits. */
+typedef struct pending {
+    char **msgs;
+    size_t n, cap;
+} pending;
+
+static void pending_add(pending *p, char *msg) {
+    if (!msg) return;
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 16;
+        char **nm = realloc(p->msgs, ncap * sizeof *nm);
+        if (!nm) {
+            free(msg);
+            return;
+        }
+        p->msgs = nm;
+        p->cap = ncap;
+    }
+    p->msgs[p->n++] = msg;
+}
+
+static int64_t store_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Run a prepared statement that returns no rows (or ignores them). */
+static int store_step(store *s, int which) {
+    sqlite3_stmt *st = s->st[which];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        log_msg("error", "store: %s", sqlite3_errmsg(s->db));
+        atomic_fetch_add(&g_stats.store_errors, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t store_step_int(store *s, int which, int64_t dflt) {
+    sqlite3_stmt *st = s->st[which];
+    int64_t v = dflt;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return v;
+}
+
+static void bind_str(sqlite3_stmt *st, int i, wire_str s) {
+    if (s.p) sqlite3_bind_text(st, i, s.p, (int)s.n, SQLITE_STATIC);
+    else sqlite3_bind_null(st, i);
+}
+
+/* A summary StreamMessage for trace_start / trace_end. */
+static char *store_trace_message(store *s, const char *type, int64_t trace_id,
+                                 const char *name) {
+    sqlite3_stmt *st = s->st[ST_TRACE_SUMMARY];
+    sqlite3_bind_int64(st, 1, trace_id);
+    cJSON *summary = sqlite3_step(st) == SQLITE_ROW ? json_trace_summary(st) : NULL;
+    sqlite3_reset(st);
+    return json_stream_message(type, name, summary);
+}
+
+static int64_t store_trace_id(store *s, const wire_batch *b, pending *pub,
+                              char *name) {
+    int64_t id;
+    if (smap_get(&s->traces, b->trace.p, b->trace.n, &id)) return id;
+    int64_t first = b->hdr.event_count ? (int64_t)b->events[0].ts_us : store_now_us();
+    sqlite3_stmt *st = s->st[ST_TRACE_INSERT];
+    bind_str(st, 1, b->trace);
+    bind_str(st, 2, b->session);
+    sqlite3_bind_int64(st, 3, first);
+    if (store_step(s, ST_TRACE_INSERT)) return -1;
+    int created = sqlite3_changes(s->db) > 0;
+    bind_str(s->st[ST_TRACE_FIND], 1, b->trace);
+    id = store_step_int(s, ST_TRACE_FIND, -1);
+    if (id < 0) return -1;
+    smap_put(&s->traces, b->trace.p, b->trace.n, id);
+    if (created) pending_add(pub, store_trace_message(s, "trace_start", id, name));
+    return id;
+}
+
+static int64_t store_intern(store *s, smap *m, const char *key, size_t keylen,
+                            int insert_stmt, int64_t trace_id, wire_str name,
+                            int *created) {
+    int64_t id;
+    *created = 0;
+    if (smap_get(m, key, keylen, &id)) return id;
+    sqlite3_stmt *st = s->st[insert_stmt];
+    if (insert_stmt == ST_AGENT_INSERT) {
+        sqlite3_bind_int64(st, 1, trace_id);
+        bind_str(st, 2, name);
+    } else {
+        bind_str(st, 1, name);
+    }
+    if (store_step(s, insert_stmt)) return -1;
+    id = sqlite3_last_insert_rowid(s->db);
+    smap_put(m, key, keylen, id);
+    *created = 1;
+    return id;
+}
+
+static int64_t store_agent_id(store *s, int64_t trace_id, wire_str name) {
+    char key[32 + WIRE_MAX_NAME];
+    int n = snprintf(key, sizeof key, "%lld\x1f%.*s", (long long)trace_id,
+                     (int)name.n, name.p);
+    int created;
+    int64_t id = store_intern(s, &s->agents, key, (size_t)n, ST_AGENT_INSERT,
+                              trace_id, name, &created);
+    if (created) {
+        sqlite3_bind_int64(s->st[ST_AGENT_COUNT], 1, trace_id);
+        store_step(s, ST_AGENT_COUNT);
+    }
+    return id;
+}
+
+/* agent.created carries the agent's type in its metadata. */
+static void store_agent_type(store *s, int64_t agent_id, const wire_event *e) {
+    if (!e->metadata.p) return;
+    cJSON *m = cJSON_ParseWithLength(e->metadata.p, e->metadata.n);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "agentType");
+    if (cJSON_IsString(t)) {
+        sqlite3_bind_int64(s->st[ST_AGENT_TYPE], 1, agent_id);
+        sqlite3_bind_text(s->st[ST_AGENT_TYPE], 2, t->valuestring, -1, SQLITE_TRANSIENT);
+        store_step(s, ST_AGENT_TYPE);
+    }
+    cJSON_Delete(m);
+}
+
+static int store_snapshot(store *s, int64_t trace_id, int64_t agent_id,
+                          const wire_event *e) {
+    int bound = LZ4_compressBound((int)e->metadata.n);
+    char *z = malloc((size_t)bound);
+    if (!z) return -1;
+    int zn = LZ4_compress_default(e->metadata.p, z, (int)e->metadata.n, bound);
+    sqlite3_stmt *st = s->st[ST_SNAPSHOT_INSERT];
+    sqlite3_bind_int64(st, 1, trace_id);
+    sqlite3_bind_int64(st, 2, (int64_t)e->ts_us);
+    sqlite3_bind_int64(st, 3, agent_id);
+    bind_str(st, 4, e->type);
+    sqlite3_bind_blob(st, 5, z, zn > 0 ? zn : 0, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, e->metadata.n);
+    sqlite3_bind_int64(st, 7, (int64_t)e->aux);
+    sqlite3_bind_int64(st, 8, zn);
+    int rc = zn > 0 ? store_step(s, ST_SNAPSHOT_INSERT) : -1;
+    free(z);
+    if (!rc) atomic_fetch_add(&g_stats.snapshots_stored, 1);
+    return rc;
+}
+
+static void bind_opt_int(sqlite3_stmt *st, int i, int present, int64_t v) {
+    if (present) sqlite3_bind_int64(st, i, v);
+    else sqlite3_bind_null(st, i);
+}
+
+/* NUL-terminated copy for the stream's JSON (wire strings are not). */
+static char *dupz(wire_str s) {
+    if (!s.p) return NULL;
+    char *c = malloc(s.n + 1);
+    if (c) {
+        memcpy(c, s.p, s.n);
+        c[s.n] = 0;
+    }
+    return c;
+}
+
+static cJSON *store_event_json(const wire_event *e, int64_t seq,
+                               const char *trace) {
+    char *agent = dupz(e->agent), *type = dupz(e->type), *msg = dupz(e->message),
+         *meta = dupz(e->metadata), *stack = dupz(e->stack);
+    event_row r = {
+        .seq = seq, .ts = (int64_t)e->ts_us, .span_id = (int64_t)e->span_id,
+        .parent_id = (int64_t)e->parent_id, .duration_us = (int64_t)e->duration_us,
+        .count = e->count, .level = e->level, .kind = e->kind,
+        .has_span = e->span_id != 0, .has_parent = e->parent_id != 0,
+        .has_duration = e->kind == WIRE_KIND_SPAN_END || e->duration_us != 0,
+        .trace = trace, .agent = agent ? agent : "", .type = type ? type : "",
+        .message = msg, .metadata = meta, .stack = stack};
+    cJSON *j = json_event(&r);
+    free(agent);
+    free(type);
+    free(msg);
+    free(meta);
+    free(stack);
+    return j;
+}
+
+static int64_t store_event(store *s, int64_t trace_id, int64_t agent_id,
+                           int64_t type_id, const wire_event *e) {
+    sqlite3_stmt *st = s->st[ST_EVENT_INSERT];
+    sqlite3_bind_int64(st, 1, trace_id);
+    sqlite3_bind_int64(st, 2, (int64_t)e->ts_us);
+    sqlite3_bind_int64(st, 3, agent_id);
+    sqlite3_bind_int64(st, 4, type_id);
+    sqlite3_bind_int(st, 5, e->level);
+    sqlite3_bind_int(st, 6, e->kind);
+    bind_opt_int(st, 7, e->span_id != 0, (int64_t)e->span_id);
+    bind_opt_int(st, 8, e->parent_id != 0, (int64_t)e->parent_id);
+    bind_opt_int(st, 9, e->kind == WIRE_KIND_SPAN_END || e->duration_us,
+                 (int64_t)e->duration_us);
+    bind_opt_int(st, 10, e->count > 1, e->count);
+    bind_str(st, 11, e->message);
+    bind_str(st, 12, e->metadata);
+    bind_str(st, 13, e->stack);
+    if (store_step(s, ST_EVENT_INSERT)) return -1;
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+/* Sequence bookkeeping per producer: gaps are batches that never came. */
+static void store_producer(store *s, const wire_batch *b, int64_t trace_id,
+                           uint64_t stored) {
+    const wire_header *h = &b->hdr;
+    sqlite3_bind_int64(s->st[ST_PRODUCER_GET], 1, (int64_t)h->producer_id);
+    int64_t last = store_step_int(s, ST_PRODUCER_GET, 0);
+    uint64_t gaps = (int64_t)h->sequence > last + 1 ? h->sequence - (uint64_t)last - 1 : 0;
+    if ((int64_t)h->sequence <= last)
+        log_msg("warn", "producer %016llx: batch %llu again or out of order",
+                (unsigned long long)h->producer_id, (unsigned long long)h->sequence);
+    uint64_t dropped = (uint64_t)h->dropped_ring_full + h->dropped_transport +
+                       h->dropped_other;
+    sqlite3_stmt *st = s->st[ST_PRODUCER_PUT];
+    sqlite3_bind_int64(st, 1, (int64_t)h->producer_id);
+    sqlite3_bind_int64(st, 2, trace_id);
+    sqlite3_bind_int64(st, 3, store_now_us());
+    sqlite3_bind_int64(st, 4, (int64_t)h->sequence);
+    sqlite3_bind_int64(st, 5, (int64_t)stored);
+    sqlite3_bind_int64(st, 6, (int64_t)dropped);
+    sqlite3_bind_int64(st, 7, (int64_t)gaps);
+    sqlite3_bind_int(st, 8, (h->flags & WIRE_FLAG_FINAL) != 0);
+    store_step(s, ST_PRODUCER_PUT);
+    atomic_fetch_add(&g_stats.events_dropped_reported, dropped);
+    atomic_fetch_add(&g_stats.seq_gaps, gaps);
+    if (gaps)
+        log_msg("warn", "producer %016llx: %llu batch(es) missing before %llu",
+                (unsigned long long)h->producer_id, (unsigned long long)gaps,
+                (unsigned long long)h->sequence);
+}
+
+static void store_batch(store *s, const wire_batch *b, pending *pub) {
+    char *trace = dupz(b->trace);
+    if (!trace) return;
+    int64_t trace_id = store_trace_id(s, b, pub, trace);
+    if (trace_id < 0) {
+        free(trace);
+        return;
+    }
+    int live = s->out && stream_has_clients(s->out);
+    cJSON *events = live ? cJSON_CreateArray() : NULL;
+    int64_t errors = 0, max_ts = 0, min_ts = INT64_MAX, last_seq = 0;
+    uint64_t stored = 0;
+    for (uint32_t i = 0; i < b->hdr.event_count; i++) {
+        const wire_event *e = &b->events[i];
+        int64_t agent_id = store_agent_id(s, trace_id, e->agent);
+        if (agent_id < 0) continue;
+        if ((int64_t)e->ts_us > max_ts) max_ts = (int64_t)e->ts_us;
+        if ((int64_t)e->ts_us < min_ts) min_ts = (int64_t)e->ts_us;
+        if (e->kind == WIRE_KIND_SNAPSHOT) {
+            store_snapshot(s, trace_id, agent_id, e);
+            continue;
+        }
+        int created;
+        int64_t type_id = store_intern(s, &s->types, e->type.p, e->type.n,
+                                       ST_TYPE_INSERT, 0, e->type, &created);
+        if (type_id < 0) continue;
+        if (e->type.n == 13 && !memcmp(e->type.p, "agent.created", 13))
+            store_agent_type(s, agent_id, e);
+        int64_t seq = store_event(s, trace_id, agent_id, type_id, e);
+        if (seq < 0) continue;
+        stored++;
+        last_seq = seq;
+        if (e->level == 3) errors++;
+        if (events) cJSON_AddItemToArray(events, store_event_json(e, seq, trace));
+    }
+    sqlite3_stmt *st = s->st[ST_TRACE_UPDATE];
+    sqlite3_bind_int64(st, 1, trace_id);
+    sqlite3_bind_int64(st, 2, (int64_t)stored);
+    sqlite3_bind_int64(st, 3, errors);
+    sqlite3_bind_int64(st, 4, max_ts ? max_ts : 0);
+    sqlite3_bind_int64(st, 5, min_ts != INT64_MAX ? min_ts : INT64_MAX);
+    store_step(s, ST_TRACE_UPDATE);
+    store_producer(s, b, trace_id, stored);
+    atomic_fetch_add(&g_stats.events_stored, stored);
+
+    if (events && cJSON_GetArraySize(events) > 0) {
+        cJSON *payload = cJSON_CreateObject();
+        char batch_id[48];
+        snprintf(batch_id, sizeof batch_id, "%016llx-%llu",
+                 (unsigned long long)b->hdr.producer_id,
+                 (unsigned long long)b->hdr.sequence);
+        cJSON_AddItemToObject(payload, "events", events);
+        cJSON_AddStringToObject(payload, "batchId", batch_id);
+        cJSON_AddNumberToObject(payload, "sequenceNumber", (double)last_seq);
+        pending_add(pub, json_stream_message("trace_event", trace, payload));
+    } else {
+        cJSON_Delete(events);
+    }
+    if (b->hdr.flags & WIRE_FLAG_FINAL) {
+        sqlite3_bind_int64(s->st[ST_PRODUCERS_OPEN], 1, trace_id);
+        if (store_step_int(s, ST_PRODUCERS_OPEN, 1) == 0) {
+            sqlite3_bind_int64(s->st[ST_TRACE_END], 1, trace_id);
+            store_step(s, ST_TRACE_END);
+            pending_add(pub, store_trace_message(s, "trace_end", trace_id, trace));
+        }
+    }
+    free(trace);
+}
+
+static void store_pass(store *s, wire_batch **batches, size_t n) {
+    pending pub = {0};
+    int ok = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    for (size_t i = 0; i < n; i++) store_batch(s, batches[i], &pub);
+    if (ok && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        log_msg("error", "store: commit failed: %s", sqlite3_errmsg(s->db));
+        atomic_fetch_add(&g_stats.store_errors, 1);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        /* the caches may name rows that were rolled back */
+        smap_clear(&s->traces);
+        smap_clear(&s->agents);
+        smap_clear(&s->types);
+        for (size_t i = 0; i < pub.n; i++) free(pub.msgs[i]);
+        pub.n = 0;
+    }
+    for (size_t i = 0; i < pub.n; i++) {
+        pthread_mutex_lock(&s->lock);
+        stream *out = s->out;
+        pthread_mutex_unlock(&s->lock);
+        if (out) stream_publish(out, pub.msgs[i]);
+        else free(pub.msgs[i]);
+    }
+    free(pub.msgs);
+}
+
+static void *store_main(void *arg) {
+    store *s = arg;
+    wire_batch *batch[STORE_PASS_MAX];
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (!s->qlen && !s->stopping) pthread_cond_wait(&s->more, &s->lock);
+        if (!s->qlen && s->stopping) {
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+        size_t n = 0;
+        while (s->qlen && n < STORE_PASS_MAX) {
+            batch[n++] = s->queue[s->qhead];
+            s->qhead = (s->qhead + 1) % STORE_QUEUE_MAX;
+            s->qlen--;
+        }
+        pthread_cond_broadcast(&s->room);
+        pthread_mutex_unlock(&s->lock);
+        store_pass(s, batch, n);
+        for (size_t i = 0; i < n; i++) {
+            wire_batch_free(batch[i]);
+            free(batch[i]);
+        }
+    }
+    return NULL;
+}
+
+store *store_open(const char *path, stream *out, char *err, size_t errlen) {
+    store *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->db = db_open_writer(path, err, errlen);
+    if (!s->db) {
+        free(s);
+        return NULL;
+    }
+    for (int i = 0; i < ST_COUNT; i++)
+        if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &s->st[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "prepare: %s", sqlite3_errmsg(s->db));
+            for (int k = 0; k < i; k++) sqlite3_finalize(s->st[k]);
+            sqlite3_close(s->db);
+            free(s);
+            return NULL;
+        }
+    s->out = out;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->more, NULL);
+    pthread_cond_init(&s->room, NULL);
+    if (pthread_create(&s->thread, NULL, store_main, s)) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_set_stream(store *s, stream *out) {
+    pthread_mutex_lock(&s->lock);
+    s->out = out;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void store_submit(store *s, wire_batch *b) {
+    pthread_mutex_lock(&s->lock);
+    while (s->qlen == STORE_QUEUE_MAX) pthread_cond_wait(&s->room, &s->lock);
+    s->queue[(s->qhead + s->qlen) % STORE_QUEUE_MAX] = b;
+    s->qlen++;
+    pthread_cond_signal(&s->more);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void store_close(store *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = 1;
+    pthread_cond_signal(&s->more);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+    sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+    smap_free(&s->traces);
+    smap_free(&s->agents);
+    smap_free(&s->types);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->more);
+    pthread_cond_destroy(&s->room);
+    free(s);
+}

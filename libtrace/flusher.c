@@ -1,0 +1,210 @@
+/*
+ * flusher.c — the one background thread between the rings and the wire.
+ *
+ * It polls every ring every few milliseconds (producers never signal it:
+ * a wake-up would cost them a syscall), encodes what it finds into a
+ * batch, and sends the batch when it holds max_events_per_batch events or
+ * its first event is flush_interval_ms old. Sends never block while the
+ * process runs: a batch ZeroMQ cannot queue is dropped and counted, and
+ * every count travels in the header of the next batch that gets out. Only
+ * trace_shutdown() waits, for a bounded time, to deliver the last events.
+ *
+ * The ZeroMQ socket and the encoder belong to this thread alone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "../wire/wire.h"
+#include "internal.h"
+
+#define TR_SHUTDOWN_BUDGET_MS 2000
+
+typedef struct flusher {
+    wire_encoder enc;
+    uint64_t batch_started_ms; /* when the current batch got its first event */
+    uint64_t last_send_ms;
+    uint64_t sequence;         /* of the last batch sent */
+    /* drops already reported in a header: full, transport, too large */
+    uint64_t reported[3];
+    int final_phase;
+    uint64_t deadline_ms; /* of the final phase */
+} flusher;
+
+static void fl_begin(flusher *f) {
+    const char *t = tr.cfg.trace_id, *s = tr.cfg.session_id;
+    wire_encoder_begin(&f->enc, (wire_str){t, (uint32_t)strlen(t)},
+                       (wire_str){s, (uint32_t)strlen(s)});
+}
+
+static uint32_t fl_delta(uint64_t total, uint64_t reported) {
+    uint64_t d = total - reported;
+    return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+static int fl_send(flusher *f, const uint8_t *msg, size_t len) {
+    if (!f->final_phase) return zmq_send(tr.zsock, msg, len, ZMQ_DONTWAIT);
+    /* shutdown: wait, but only for what is left of the budget */
+    uint64_t now = tr_mono_ms();
+    int timeout = now >= f->deadline_ms ? 0 : (int)(f->deadline_ms - now);
+    zmq_setsockopt(tr.zsock, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    return zmq_send(tr.zsock, msg, len, 0);
+}
+
+/* Send the current batch (possibly empty, to report drops or finality). */
+static void fl_flush(flusher *f, int final) {
+    uint64_t s[4];
+    pthread_mutex_lock(&tr.reg_lock);
+    tr_stats_sum(s);
+    pthread_mutex_unlock(&tr.reg_lock);
+    uint64_t transport = atomic_load(&tr.dropped_transport);
+    wire_header h = {0};
+    h.producer_id = tr.producer_id;
+    h.sequence = f->sequence + 1;
+    h.flags = final ? WIRE_FLAG_FINAL : 0;
+    h.dropped_ring_full = fl_delta(s[2], f->reported[0]);
+    h.dropped_transport = fl_delta(transport, f->reported[1]);
+    h.dropped_other = fl_delta(s[3], f->reported[2]);
+    uint32_t n = wire_encoder_count(&f->enc);
+    const uint8_t *msg;
+    size_t len;
+    if (wire_encoder_finish(&f->enc, &h, &msg, &len) == 0 &&
+        fl_send(f, msg, len) >= 0) {
+        f->sequence++;
+        f->reported[0] += h.dropped_ring_full;
+        f->reported[1] += h.dropped_transport;
+        f->reported[2] += h.dropped_other;
+        atomic_fetch_add(&tr.sent, n);
+        atomic_fetch_add(&tr.batches, 1);
+    } else {
+        /* the sequence number is reused, so the collector sees no gap for
+         * a batch that never left: the loss is reported as a count */
+        atomic_fetch_add(&tr.dropped_transport, n);
+    }
+    f->last_send_ms = tr_mono_ms();
+    f->batch_started_ms = 0;
+    fl_begin(f);
+}
+
+static void fl_add(flusher *f, const ring_rec *rec) {
+    wire_event ev = {0};
+    wire_str *str[RING_NSTR] = {&ev.agent, &ev.type, &ev.message,
+                                &ev.metadata, &ev.stack};
+    for (int i = 0; i < RING_NSTR; i++) {
+        const char *p = ring_rec_str(rec, i);
+        *str[i] = (wire_str){p, p ? rec->len[i] : 0};
+    }
+    ev.ts_us = rec->ts_us;
+    ev.span_id = rec->span_id;
+    ev.parent_id = rec->parent_id;
+    ev.duration_us = rec->duration_us;
+    ev.aux = rec->aux;
+    ev.count = 1;
+    ev.level = rec->level;
+    ev.kind = rec->kind;
+    if (wire_encoder_add(&f->enc, &ev)) {
+        /* the batch is at its byte limit: send it and retry once */
+        fl_flush(f, 0);
+        if (wire_encoder_add(&f->enc, &ev)) {
+            atomic_fetch_add(&tr.dropped_transport, 1);
+            return;
+        }
+    }
+    if (!f->batch_started_ms) f->batch_started_ms = tr_mono_ms();
+    if (wire_encoder_count(&f->enc) >= tr.cfg.max_events_per_batch)
+        fl_flush(f, 0);
+}
+
+/* Drain every ring; free rings whose thread has exited and that are empty.
+ * Returns the number of events taken. */
+static uint64_t fl_drain(flusher *f) {
+    uint64_t taken = 0;
+    pthread_mutex_lock(&tr.reg_lock);
+    ring *r = tr.rings;
+    pthread_mutex_unlock(&tr.reg_lock);
+    /* Only this thread unlinks, and registration only prepends, so the
+     * list from r onwards is stable without the lock. */
+    for (; r; r = r->next) {
+        const ring_rec *rec;
+        while ((rec = ring_peek(r))) {
+            fl_add(f, rec);
+            ring_release(r, rec);
+            taken++;
+        }
+    }
+    /* reap: an orphaned ring seen empty after the orphan flag is final */
+    pthread_mutex_lock(&tr.reg_lock);
+    for (ring **pp = &tr.rings; *pp;) {
+        ring *x = *pp;
+        if (atomic_load_explicit(&x->orphaned, memory_order_acquire) &&
+            ring_empty(x)) {
+            *pp = x->next;
+            tr.folded[0] += atomic_load(&x->recorded);
+            tr.folded[1] += atomic_load(&x->sampled_out);
+            tr.folded[2] += atomic_load(&x->dropped_full);
+            tr.folded[3] += atomic_load(&x->dropped_large);
+            ring_unref(x);
+        } else {
+            pp = &x->next;
+        }
+    }
+    pthread_mutex_unlock(&tr.reg_lock);
+    return taken;
+}
+
+static uint64_t fl_unreported(const flusher *f) {
+    uint64_t s[4];
+    pthread_mutex_lock(&tr.reg_lock);
+    tr_stats_sum(s);
+    pthread_mutex_unlock(&tr.reg_lock);
+    return (s[2] - f->reported[0]) +
+           (atomic_load(&tr.dropped_transport) - f->reported[1]) +
+           (s[3] - f->reported[2]);
+}
+
+static void fl_sleep_ms(unsigned ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void *fl_main(void *arg) {
+    (void)arg;
+    flusher f;
+    memset(&f, 0, sizeof f);
+    wire_encoder_init(&f.enc);
+    fl_begin(&f);
+    unsigned interval = tr.cfg.flush_interval_ms;
+    unsigned poll = interval / 10 < 1 ? 1 : interval / 10 > 5 ? 5 : interval / 10;
+    f.last_send_ms = tr_mono_ms();
+    while (!atomic_load(&tr.stopping)) {
+        uint64_t taken = fl_drain(&f);
+        uint64_t now = tr_mono_ms();
+        if (f.batch_started_ms && now - f.batch_started_ms >= interval)
+            fl_flush(&f, 0);
+        else if (!f.batch_started_ms && now - f.last_send_ms >= interval &&
+                 fl_unreported(&f))
+            fl_flush(&f, 0); /* an empty batch that only reports drops */
+        if (!taken) fl_sleep_ms(poll);
+    }
+    /* shutdown: producers are off; take what is left, then the final batch */
+    f.final_phase = 1;
+    f.deadline_ms = tr_mono_ms() + TR_SHUTDOWN_BUDGET_MS;
+    fl_drain(&f);
+    fl_flush(&f, 1);
+    wire_encoder_free(&f.enc);
+    return NULL;
+}
+
+int tr_flusher_start(void) {
+    if (pthread_create(&tr.flusher, NULL, fl_main, NULL)) return -1;
+    tr.flusher_running = 1;
+    return 0;
+}
+
+void tr_flusher_stop(void) {
+    atomic_store(&tr.stopping, 1);
+    pthread_join(tr.flusher, NULL);
+    tr.flusher_running = 0;
+}

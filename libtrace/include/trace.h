@@ -1,0 +1,262 @@
+/*
+ * trace.h — libtrace, the agent side of the swarm tracer.
+ *
+ * This header is the whole public API and its manual. Link with -ltrace
+ * (pkg-config --cflags --libs libtrace).
+ *
+ * MODEL
+ *   A process that runs agents calls trace_init() once, then records events
+ *   from any thread with the trace_event() macro family or the typed helpers
+ *   below (agent lifecycle, tasks, messages, spans, snapshots). An event is
+ *   copied into a ring owned by the calling thread and the call returns; a
+ *   background flusher thread drains the rings, groups events into batches
+ *   (up to max_events_per_batch events or flush_interval_ms, whichever comes
+ *   first), LZ4-compresses them and pushes them to the collector over a
+ *   ZeroMQ PUSH socket. The calling thread never blocks, never allocates
+ *   after its first event, and never waits on the network: when a ring is
+ *   full, or the collector is unreachable, events are dropped and counted,
+ *   and the count travels in the next batch that does get out, so that loss
+ *   is always visible at the collector.
+ *
+ *   Every process belongs to one trace (a swarm run), named by trace_id.
+ *   Several processes that pass the same trace_id contribute to one trace.
+ *
+ * STRINGS
+ *   Every string argument is copied before the call returns, except where a
+ *   parameter says "static": those must be string literals (the macros
+ *   enforce it at compile time) because the library keeps per-call-site
+ *   state keyed by them. Strings are UTF-8. `metadata` arguments are JSON
+ *   object texts such as "{\"tokens\":512}"; the collector keeps invalid JSON
+ *   as a JSON string rather than losing it.
+ *
+ * EVENT TYPES
+ *   Names follow claude-flow's taxonomy: agent.created|started|stopped|error|
+ *   heartbeat, task.created|assigned|started|completed|failed,
+ *   message.sent|received, coordination.*, topology.changed, system.*,
+ *   custom.*. The type decides the sampling priority:
+ *     critical  agent.created, agent.error, any event at TRACE_ERROR  never sampled out
+ *     high      other agent.*, task.*, topology.*, snapshots          never sampled out
+ *     medium    message.*, coordination.*                            sampled at sampling_rate
+ *     low       everything else (custom.*, system.*, debug)          sampled at sampling_rate
+ *
+ * THREADS AND FORK
+ *   All functions are thread-safe. trace_init()/trace_shutdown() must not
+ *   race with each other. After fork() the child starts with tracing
+ *   disabled; it may call trace_init() again to trace on its own.
+ *
+ * TIMESTAMPS
+ *   Integer microseconds since the Unix epoch (UTC), everywhere.
+ */
+#ifndef TRACE_H
+#define TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TRACE_VERSION_MAJOR 0
+#define TRACE_VERSION_MINOR 1
+
+/* Severity of an event; the collector and UI filter on it. */
+typedef enum trace_level {
+    TRACE_DEBUG = 0,
+    TRACE_INFO = 1,
+    TRACE_WARN = 2,
+    TRACE_ERROR = 3
+} trace_level;
+
+/* Configuration. Fill it with trace_config_from_env(), change what you
+ * need, pass it to trace_init(). trace_init(NULL) does exactly the first
+ * step alone. Environment variables (all optional):
+ *   TRACE_COLLECTOR_URL   ZeroMQ endpoint        default tcp://127.0.0.1:5555
+ *   TRACING_ENABLED       0/false/no/off = off   default on
+ *   TRACE_SAMPLING_RATE   0.0 .. 1.0             default 0.1
+ *   MAX_EVENTS_PER_BATCH  1 .. 10000             default 100
+ *   FLUSH_INTERVAL_MS     1 .. 60000             default 50
+ *   TRACE_ID              trace to contribute to default: generated, unique
+ *   TRACE_SESSION_ID      session the trace is in default: the trace id
+ *   TRACE_RING_KB         per-thread ring size   default 256 (16 .. 65536)
+ * An invalid value is reported on stderr and the default is used. */
+typedef struct trace_config {
+    char collector_url[256];
+    char trace_id[128];
+    char session_id[128];
+    int enabled;              /* 0 = every call is a no-op */
+    double sampling_rate;     /* for medium and low priority events */
+    unsigned max_events_per_batch;
+    unsigned flush_interval_ms;
+    unsigned ring_kb;         /* bytes of ring per producing thread / 1024 */
+} trace_config;
+
+/* Fill *cfg with defaults overridden by the environment. */
+void trace_config_from_env(trace_config *cfg);
+
+/* Start tracing. cfg NULL: trace_config_from_env(). Returns 0 on success,
+ * -1 if the configuration is invalid or the transport cannot be set up
+ * (tracing then stays disabled and every call stays a cheap no-op). Calling
+ * it twice without trace_shutdown() in between returns -1. */
+int trace_init(const trace_config *cfg);
+
+/* Deliver every pending event (waiting at most about two seconds for the
+ * collector to take them), send the final batch, stop the flusher and
+ * release everything. Events recorded after it starts are dropped. */
+void trace_shutdown(void);
+
+/* Nonzero between a successful trace_init() and trace_shutdown(). */
+int trace_is_enabled(void);
+
+/* The trace id this process records into (valid after trace_init()). */
+const char *trace_current_trace_id(void);
+
+/* Counters since trace_init(); every recorded event ends up in exactly one
+ * of sent, sampled_out or one of the dropped_* counters (pending ones once
+ * trace_shutdown() has returned). */
+typedef struct trace_stats {
+    uint64_t recorded;          /* calls that were not sampled out */
+    uint64_t sampled_out;       /* calls discarded by the sampler, by design */
+    uint64_t sent;              /* events handed to the transport */
+    uint64_t batches_sent;
+    uint64_t dropped_ring_full; /* producer outran the flusher */
+    uint64_t dropped_transport; /* collector unreachable or too slow */
+    uint64_t dropped_too_large; /* one event larger than the ring allows */
+} trace_stats;
+void trace_get_stats(trace_stats *out);
+
+/* ---------------------------------------------------------------------
+ * Spans: an operation with a duration. trace_span_begin() records the
+ * begin event and returns a handle; pass &span as `parent` to nest events
+ * and spans under it, and end it with trace_span_end(). Sampling is
+ * decided once for the whole span: a kept span keeps all its children,
+ * and the children of a span that was sampled out are dropped with it, so
+ * no stored event names a parent that was not stored. The handle is a
+ * plain value; copy it freely, end it once.
+ * ------------------------------------------------------------------- */
+typedef struct trace_span {
+    uint64_t id;        /* 0: sampled out or tracing off */
+    uint64_t start_us;
+    int dropped;        /* nonzero: children are dropped too */
+} trace_span;
+
+trace_span trace_span_begin(const char *agent, const char *type,
+                            const trace_span *parent, const char *message,
+                            const char *metadata);
+void trace_span_end(const trace_span *span, const char *agent,
+                    const char *type, trace_level level,
+                    const char *message, const char *metadata);
+
+/* ---------------------------------------------------------------------
+ * The general event call. All fields but agent and type are optional
+ * (zero / NULL). Returns nothing: an event that cannot be recorded is
+ * counted, never reported to the caller.
+ * ------------------------------------------------------------------- */
+typedef struct trace_record {
+    const char *agent;        /* who did it, e.g. "coder-2" */
+    const char *type;         /* taxonomy name, e.g. "task.completed" */
+    trace_level level;
+    const char *message;      /* human-readable line */
+    const char *metadata;     /* JSON object text */
+    const char *stack_trace;  /* for errors */
+    const trace_span *parent; /* enclosing span, or NULL */
+    uint64_t duration_us;     /* for events that measured something */
+} trace_record;
+void trace_emit(const trace_record *rec);
+
+/* printf-style events. `type` is static (a string literal); agent and the
+ * formatted message are copied. The format is only evaluated when the
+ * event is kept, so sampled-out calls cost a few nanoseconds.
+ *   trace_event(agent, "custom.cache", TRACE_DEBUG, "hit %d/%d", h, n);
+ *   trace_eventm(agent, "custom.llm", TRACE_INFO, "{\"tokens\":812}", "reply");
+ */
+#define trace_event(agent, type, level, ...)                                   \
+    do {                                                                       \
+        static trace__site trace__s = {"" type "", -1};                        \
+        if (__atomic_load_n(&trace__on, __ATOMIC_ACQUIRE))                     \
+            trace__eventf(&trace__s, (agent), (level), NULL, __VA_ARGS__);     \
+    } while (0)
+#define trace_eventm(agent, type, level, metadata, ...)                        \
+    do {                                                                       \
+        static trace__site trace__s = {"" type "", -1};                        \
+        if (__atomic_load_n(&trace__on, __ATOMIC_ACQUIRE))                     \
+            trace__eventf(&trace__s, (agent), (level), (metadata),             \
+                          __VA_ARGS__);                                        \
+    } while (0)
+#define trace_debug(agent, type, ...) trace_event(agent, type, TRACE_DEBUG, __VA_ARGS__)
+#define trace_info(agent, type, ...)  trace_event(agent, type, TRACE_INFO, __VA_ARGS__)
+#define trace_warn(agent, type, ...)  trace_event(agent, type, TRACE_WARN, __VA_ARGS__)
+#define trace_error(agent, type, ...) trace_event(agent, type, TRACE_ERROR, __VA_ARGS__)
+
+/* ---------------------------------------------------------------------
+ * The swarm integration surface (claude-flow's hooks). Each records one
+ * event of the named type with the arguments in its metadata, so the
+ * collector can build the agent graph and the UI can replay state.
+ * ------------------------------------------------------------------- */
+
+/* agent.created: `agent_type` is coordinator, researcher, coder, tester,
+ * reviewer, ...; `spawned_by` the creating agent or NULL. */
+void trace_agent_spawn(const char *agent, const char *agent_type,
+                       const char *spawned_by);
+/* agent.started / agent.stopped */
+void trace_agent_start(const char *agent);
+void trace_agent_stop(const char *agent, const char *reason);
+/* agent.error at TRACE_ERROR; stack_trace may be NULL. */
+void trace_agent_error(const char *agent, const char *message,
+                       const char *stack_trace);
+/* agent.heartbeat */
+void trace_agent_heartbeat(const char *agent);
+
+/* task.created by `agent`; task.assigned from `agent` to `assignee`. */
+void trace_task_created(const char *agent, const char *task_id,
+                        const char *description);
+void trace_task_assigned(const char *agent, const char *task_id,
+                         const char *assignee);
+/* task.started opens a span; task.completed / task.failed close it. */
+trace_span trace_task_start(const char *agent, const char *task_id,
+                            const trace_span *parent);
+void trace_task_complete(const trace_span *task, const char *agent,
+                         const char *task_id, const char *result);
+void trace_task_fail(const trace_span *task, const char *agent,
+                     const char *task_id, const char *error);
+
+/* message.sent by `from`, message.received by `to`; the same msg_id on
+ * both lets the collector pair them into a link with its latency. */
+void trace_message_sent(const char *from, const char *to,
+                        const char *msg_id, const char *summary);
+void trace_message_received(const char *to, const char *from,
+                            const char *msg_id);
+
+/* coordination.decision; metadata is an optional JSON object. */
+void trace_coordination(const char *agent, const char *decision,
+                        const char *metadata);
+/* topology.changed: hierarchical, mesh, ring or star. */
+void trace_topology_changed(const char *agent, const char *topology,
+                            const char *metadata);
+/* system.metric: a named number with its unit. */
+void trace_metric(const char *agent, const char *name, double value,
+                  const char *unit);
+
+/* A snapshot of an agent's state for time-travel. state_type is
+ * "agent_state", "memory_state" or "task_state"; state_json a JSON value.
+ * A checksum of the state is sent with it and checked by the collector. */
+void trace_snapshot(const char *agent, const char *state_type,
+                    const char *state_json);
+
+/* ---- private: used by the macros above; not part of the API. ---- */
+typedef struct trace__site {
+    const char *type;
+    int priority; /* -1 until first use */
+} trace__site;
+extern int trace__on;
+void trace__eventf(trace__site *site, const char *agent, trace_level level,
+                   const char *metadata, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRACE_H */

@@ -1,0 +1,63 @@
+/*
+ * internal.h — what libtrace's files share and nobody else sees.
+ *
+ * The whole library state is one struct, `tr`, so it is obvious what is
+ * global. Fields written only by trace_init() are read by producers after
+ * an acquire load of trace__on, which trace_init() sets with a release
+ * store last: that pairing is what makes the plain reads safe.
+ */
+#ifndef TRACE_INTERNAL_H
+#define TRACE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ring.h"
+#include "trace.h"
+
+enum tr_priority { TR_LOW = 0, TR_MEDIUM = 1, TR_HIGH = 2, TR_CRITICAL = 3 };
+
+typedef struct tracer {
+    trace_config cfg;
+    uint64_t producer_id;
+    uint32_t sample_threshold; /* keep if rng < threshold */
+    int sample_all;            /* sampling_rate >= 1 */
+    _Atomic unsigned gen;      /* bumped by every trace_init() */
+
+    pthread_mutex_t reg_lock; /* guards rings (list links) and folded */
+    ring *rings;
+    uint64_t folded[4]; /* counters of rings already freed: recorded,
+                           sampled_out, dropped_full, dropped_large */
+
+    pthread_t flusher;
+    int flusher_running;
+    _Atomic int stopping;
+    void *zctx, *zsock;
+    _Atomic uint64_t sent, batches, dropped_transport; /* flusher writes */
+    _Atomic uint64_t span_seq;
+} tracer;
+
+extern tracer tr;
+
+/* trace.c */
+ring *tr_thread_ring(void);
+void tr_record(int kind, trace_level level, uint64_t span_id,
+               uint64_t parent_id, uint64_t duration_us, uint64_t aux,
+               const char *const str[RING_NSTR], uint64_t ts_us);
+uint64_t tr_new_span_id(void);
+void tr_stats_sum(uint64_t out[4]); /* under reg_lock */
+
+/* clock.c */
+uint64_t tr_now_us(void);
+uint64_t tr_mono_ms(void);
+
+/* sampler.c */
+int tr_priority_of(const char *type);
+int tr_keep(int priority, trace_level level);
+
+/* flusher.c */
+int tr_flusher_start(void);
+void tr_flusher_stop(void);
+
+#endif

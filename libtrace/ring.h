@@ -1,0 +1,76 @@
+/*
+ * ring.h — one single-producer/single-consumer byte ring per thread.
+ *
+ * The producing thread is the only writer of `head`, the flusher the only
+ * writer of `tail`; each sits on its own cache line so the two sides never
+ * write the same line. Records are variable-length and 8-byte aligned; a
+ * record that would straddle the end of the buffer is preceded by a PAD
+ * record that fills the rest, so every record is contiguous and the
+ * flusher can encode straight from ring memory without a copy.
+ *
+ * Ownership: a ring is referenced by its thread (until the thread exits or
+ * sees a new library generation) and by the registry (until the flusher
+ * unlinks it or trace_shutdown() clears the registry). The last reference
+ * frees it, so a thread that raced with shutdown writes into live memory.
+ */
+#ifndef RING_H
+#define RING_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define RING_PAD 0xFF /* record kind that only fills space */
+
+/* A record as laid out in ring memory, followed by its strings. */
+typedef struct ring_rec {
+    uint32_t size; /* whole record incl. strings, multiple of 8 */
+    uint8_t kind;  /* wire kind or RING_PAD */
+    uint8_t level;
+    uint16_t reserved;
+    uint64_t ts_us, span_id, parent_id, duration_us, aux;
+    uint32_t len[5]; /* agent, type, message, metadata, stack; RING_ABSENT */
+    uint32_t pad;
+} ring_rec;
+#define RING_ABSENT 0xFFFFFFFFu
+#define RING_NSTR 5
+
+typedef struct ring {
+    _Alignas(64) _Atomic uint64_t head; /* producer */
+    uint64_t tail_cache;                /* producer's last view of tail */
+    uint64_t reserve_head;              /* producer: head after PAD */
+    /* producer-written counters, read by the flusher for stats */
+    _Atomic uint64_t recorded, sampled_out, dropped_full, dropped_large;
+    _Alignas(64) _Atomic uint64_t tail; /* consumer */
+    _Alignas(64) uint8_t *buf;
+    uint64_t cap; /* power of two */
+    uint32_t max_record;
+    _Atomic int refs;
+    _Atomic int orphaned; /* the thread has exited */
+    unsigned gen;         /* library generation it belongs to */
+    struct ring *next;    /* registry list, under the registry lock */
+} ring;
+
+ring *ring_create(uint64_t cap, unsigned gen);
+void ring_unref(ring *r);
+
+/* Producer: space for `size` bytes (a multiple of 8), or NULL when full. */
+void *ring_reserve(ring *r, uint32_t size);
+/* Producer: publish the record reserved last. */
+void ring_commit(ring *r, uint32_t size);
+
+/* Consumer: the next record, or NULL when empty. PAD records are skipped.
+ * The record stays valid until ring_release(). */
+const ring_rec *ring_peek(ring *r);
+void ring_release(ring *r, const ring_rec *rec);
+int ring_empty(ring *r);
+
+/* Strings of a record, in order: agent, type, message, metadata, stack. */
+const char *ring_rec_str(const ring_rec *rec, int which);
+
+static inline void ring_count(_Atomic uint64_t *c) {
+    /* single writer: a plain load and store, no locked instruction */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * sampler.c — which events are kept.
+ *
+ * Priorities come from the event type (trace.h lists them): lifecycle,
+ * task and error events are what a person needs to understand a swarm, so
+ * they are never sampled out; chatty message and debug events are kept at
+ * sampling_rate. The random draw is a per-thread xorshift, so sampling
+ * costs no shared write and no syscall.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static int tr_has_prefix(const char *s, const char *prefix) {
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int tr_priority_of(const char *type) {
+    if (!strcmp(type, "agent.created") || !strcmp(type, "agent.error"))
+        return TR_CRITICAL;
+    if (tr_has_prefix(type, "agent.") || tr_has_prefix(type, "task.") ||
+        tr_has_prefix(type, "topology.") || tr_has_prefix(type, "snapshot."))
+        return TR_HIGH;
+    if (tr_has_prefix(type, "message.") || tr_has_prefix(type, "coordination."))
+        return TR_MEDIUM;
+    return TR_LOW;
+}
+
+static _Thread_local uint64_t tr_rng_state;
+
+static uint32_t tr_rng_next(void) {
+    uint64_t x = tr_rng_state;
+    if (!x) x = (uint64_t)(uintptr_t)&tr_rng_state ^ tr_now_us() ^ 0x9E3779B97F4A7C15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    tr_rng_state = x;
+    return (uint32_t)(x >> 32);
+}
+
+int tr_keep(int priority, trace_level level) {
+    if (priority >= TR_HIGH || level == TRACE_ERROR || tr.sample_all) return 1;
+    return tr_rng_next() < tr.sample_threshold;
+}

@@ -1,0 +1,422 @@
+/*
+ * trace.c — libtrace's life cycle and the producer side of the hot path.
+ *
+ * trace_init() reads the configuration, opens the ZeroMQ socket and starts
+ * the flusher; the record functions copy an event into the calling
+ * thread's ring (registered on its first event) and return. Nothing here
+ * takes a lock or allocates after a thread's first event. The flusher
+ * (flusher.c) owns everything downstream of the rings.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "internal.h"
+
+tracer tr = {.reg_lock = PTHREAD_MUTEX_INITIALIZER};
+int trace__on;
+
+static _Thread_local ring *tr_tl_ring;
+static pthread_key_t tr_ring_key;
+static pthread_once_t tr_once = PTHREAD_ONCE_INIT;
+
+/* ---- configuration ---- */
+
+static void tr_env_str(const char *name, char *dst, size_t cap) {
+    const char *v = getenv(name);
+    if (!v || !*v) return;
+    if (strlen(v) >= cap) {
+        fprintf(stderr, "libtrace: %s is too long; using the default\n", name);
+        return;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+}
+
+static void tr_env_uint(const char *name, unsigned *dst, unsigned lo,
+                        unsigned hi) {
+    const char *v = getenv(name);
+    if (!v || !*v) return;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *end || n < lo || n > hi || v[0] == '-')
+        fprintf(stderr, "libtrace: %s=%s is not an integer in %u..%u; using %u\n",
+                name, v, lo, hi, *dst);
+    else
+        *dst = (unsigned)n;
+}
+
+static void tr_default_trace_id(char *dst, size_t cap) {
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r) r = (uint32_t)tr_now_us();
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(dst, cap, "swarm-%04d%02d%02d-%02d%02d%02d-%06x",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, r & 0xFFFFFF);
+}
+
+void trace_config_from_env(trace_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->collector_url, "tcp://127.0.0.1:5555");
+    cfg->enabled = 1;
+    cfg->sampling_rate = 0.1;
+    cfg->max_events_per_batch = 100;
+    cfg->flush_interval_ms = 50;
+    cfg->ring_kb = 256;
+    tr_env_str("TRACE_COLLECTOR_URL", cfg->collector_url,
+               sizeof cfg->collector_url);
+    const char *en = getenv("TRACING_ENABLED");
+    if (en && *en) {
+        if (!strcmp(en, "0") || !strcasecmp(en, "false") ||
+            !strcasecmp(en, "no") || !strcasecmp(en, "off"))
+            cfg->enabled = 0;
+        else if (strcmp(en, "1") && strcasecmp(en, "true") &&
+                 strcasecmp(en, "yes") && strcasecmp(en, "on"))
+            fprintf(stderr, "libtrace: TRACING_ENABLED=%s is not a boolean; "
+                            "tracing stays on\n", en);
+    }
+    const char *sr = getenv("TRACE_SAMPLING_RATE");
+    if (sr && *sr) {
+        char *end;
+        double d = strtod(sr, &end);
+        if (*end || !(d >= 0.0 && d <= 1.0))
+            fprintf(stderr, "libtrace: TRACE_SAMPLING_RATE=%s is not in "
+                            "0..1; using %.2f\n", sr, cfg->sampling_rate);
+        else
+            cfg->sampling_rate = d;
+    }
+    tr_env_uint("MAX_EVENTS_PER_BATCH", &cfg->max_events_per_batch, 1, 10000);
+    tr_env_uint("FLUSH_INTERVAL_MS", &cfg->flush_interval_ms, 1, 60000);
+    tr_env_uint("TRACE_RING_KB", &cfg->ring_kb, 16, 65536);
+    tr_default_trace_id(cfg->trace_id, sizeof cfg->trace_id);
+    tr_env_str("TRACE_ID", cfg->trace_id, sizeof cfg->trace_id);
+    tr_env_str("TRACE_SESSION_ID", cfg->session_id, sizeof cfg->session_id);
+}
+
+static int tr_config_check(const trace_config *c) {
+    const char *why = NULL;
+    if (!memchr(c->collector_url, 0, sizeof c->collector_url) ||
+        !c->collector_url[0])
+        why = "collector_url is empty or not terminated";
+    else if (!memchr(c->trace_id, 0, sizeof c->trace_id) || !c->trace_id[0])
+        why = "trace_id is empty or not terminated";
+    else if (!memchr(c->session_id, 0, sizeof c->session_id))
+        why = "session_id is not terminated";
+    else if (!(c->sampling_rate >= 0.0 && c->sampling_rate <= 1.0))
+        why = "sampling_rate must be in 0..1";
+    else if (c->max_events_per_batch < 1 || c->max_events_per_batch > 10000)
+        why = "max_events_per_batch must be in 1..10000";
+    else if (c->flush_interval_ms < 1 || c->flush_interval_ms > 60000)
+        why = "flush_interval_ms must be in 1..60000";
+    else if (c->ring_kb < 16 || c->ring_kb > 65536)
+        why = "ring_kb must be in 16..65536";
+    if (why) fprintf(stderr, "libtrace: invalid configuration: %s\n", why);
+    return why ? -1 : 0;
+}
+
+/* ---- threads and fork ---- */
+
+static void tr_thread_exit(void *p) {
+    ring *r = p;
+    atomic_store_explicit(&r->orphaned, 1, memory_order_release);
+    ring_unref(r);
+}
+
+/* The forked child has none of the parent's threads: no flusher, no
+ * ZeroMQ I/O thread. It starts disabled and forgets (leaks) the parent's
+ * state rather than touch locks or sockets that may be mid-use. */
+static void tr_atfork_child(void) {
+    __atomic_store_n(&trace__on, 0, __ATOMIC_RELAXED);
+    pthread_mutex_init(&tr.reg_lock, NULL);
+    tr.rings = NULL;
+    tr.flusher_running = 0;
+    tr.zctx = tr.zsock = NULL;
+    atomic_fetch_add(&tr.gen, 1);
+}
+
+static void tr_once_init(void) {
+    pthread_key_create(&tr_ring_key, tr_thread_exit);
+    pthread_atfork(NULL, NULL, tr_atfork_child);
+}
+
+static uint64_t tr_ring_bytes(void) {
+    uint64_t want = (uint64_t)tr.cfg.ring_kb * 1024, cap = 16384;
+    while (cap < want) cap <<= 1;
+    return cap;
+}
+
+ring *tr_thread_ring(void) {
+    unsigned gen = atomic_load_explicit(&tr.gen, memory_order_relaxed);
+    ring *r = tr_tl_ring;
+    if (r && r->gen == gen) return r;
+    if (r) ring_unref(r); /* a previous trace_init()'s ring */
+    tr_tl_ring = NULL;
+    pthread_setspecific(tr_ring_key, NULL);
+    r = ring_create(tr_ring_bytes(), gen);
+    if (!r) return NULL;
+    pthread_mutex_lock(&tr.reg_lock);
+    r->next = tr.rings;
+    tr.rings = r;
+    pthread_mutex_unlock(&tr.reg_lock);
+    pthread_setspecific(tr_ring_key, r);
+    tr_tl_ring = r;
+    return r;
+}
+
+/* ---- the record path ---- */
+
+void tr_record(int kind, trace_level level, uint64_t span_id,
+               uint64_t parent_id, uint64_t duration_us, uint64_t aux,
+               const char *const str[RING_NSTR], uint64_t ts_us) {
+    ring *r = tr_thread_ring();
+    if (!r) return;
+    ring_count(&r->recorded);
+    uint32_t len[RING_NSTR];
+    uint64_t size = sizeof(ring_rec);
+    for (int i = 0; i < RING_NSTR; i++) {
+        len[i] = str[i] ? (uint32_t)strnlen(str[i], r->max_record) : RING_ABSENT;
+        if (str[i]) size += len[i];
+    }
+    size = (size + 7) & ~(uint64_t)7;
+    if (size > r->max_record) {
+        ring_count(&r->dropped_large);
+        return;
+    }
+    ring_rec *rec = ring_reserve(r, (uint32_t)size);
+    if (!rec) {
+        ring_count(&r->dropped_full);
+        return;
+    }
+    rec->size = (uint32_t)size;
+    rec->kind = (uint8_t)kind;
+    rec->level = (uint8_t)level;
+    rec->reserved = 0;
+    rec->ts_us = ts_us ? ts_us : tr_now_us();
+    rec->span_id = span_id;
+    rec->parent_id = parent_id;
+    rec->duration_us = duration_us;
+    rec->aux = aux;
+    rec->pad = 0;
+    char *p = (char *)(rec + 1);
+    for (int i = 0; i < RING_NSTR; i++) {
+        rec->len[i] = len[i];
+        if (str[i]) {
+            memcpy(p, str[i], len[i]);
+            p += len[i];
+        }
+    }
+    ring_commit(r, (uint32_t)size);
+}
+
+static int tr_on(void) { return __atomic_load_n(&trace__on, __ATOMIC_ACQUIRE); }
+
+static void tr_count_sampled_out(void) {
+    ring *r = tr_thread_ring();
+    if (r) ring_count(&r->sampled_out);
+}
+
+uint64_t tr_new_span_id(void) {
+    /* high bits from the producer keep span ids of different processes of
+     * one trace apart */
+    uint64_t n = atomic_fetch_add_explicit(&tr.span_seq, 1, memory_order_relaxed);
+    return ((tr.producer_id & 0xFFFFFF) << 40) | ((n + 1) & 0xFFFFFFFFFFull);
+}
+
+/* Decide sampling for an event under `parent`: children follow their
+ * span; everything else follows its priority. */
+static int tr_decide(const trace_span *parent, int priority, trace_level level) {
+    if (parent && parent->dropped) return 0;
+    if (parent && parent->id) return 1;
+    return tr_keep(priority, level);
+}
+
+void trace__eventf(trace__site *site, const char *agent, trace_level level,
+                   const char *metadata, const char *fmt, ...) {
+    int prio = __atomic_load_n(&site->priority, __ATOMIC_RELAXED);
+    if (prio < 0) {
+        prio = tr_priority_of(site->type);
+        __atomic_store_n(&site->priority, prio, __ATOMIC_RELAXED);
+    }
+    if (!agent || !tr_keep(prio, level)) {
+        tr_count_sampled_out();
+        return;
+    }
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *str[RING_NSTR] = {agent, site->type, msg, metadata, NULL};
+    tr_record(0, level, 0, 0, 0, 0, str, 0);
+}
+
+void trace_emit(const trace_record *rec) {
+    if (!tr_on() || !rec || !rec->agent || !rec->type) return;
+    if (!tr_decide(rec->parent, tr_priority_of(rec->type), rec->level)) {
+        tr_count_sampled_out();
+        return;
+    }
+    const char *str[RING_NSTR] = {rec->agent, rec->type, rec->message,
+                                  rec->metadata, rec->stack_trace};
+    tr_record(0, rec->level, 0, rec->parent ? rec->parent->id : 0,
+              rec->duration_us, 0, str, 0);
+}
+
+trace_span trace_span_begin(const char *agent, const char *type,
+                            const trace_span *parent, const char *message,
+                            const char *metadata) {
+    trace_span s = {0, 0, 1};
+    if (!tr_on() || !agent || !type) return s;
+    if (!tr_decide(parent, tr_priority_of(type), TRACE_INFO)) {
+        tr_count_sampled_out();
+        return s;
+    }
+    s.id = tr_new_span_id();
+    s.start_us = tr_now_us();
+    s.dropped = 0;
+    const char *str[RING_NSTR] = {agent, type, message, metadata, NULL};
+    tr_record(1, TRACE_INFO, s.id, parent ? parent->id : 0, 0, 0, str,
+              s.start_us);
+    return s;
+}
+
+void trace_span_end(const trace_span *span, const char *agent,
+                    const char *type, trace_level level, const char *message,
+                    const char *metadata) {
+    if (!tr_on() || !span || !agent || !type) return;
+    if (!span->id) { /* the span was sampled out: its end goes with it */
+        tr_count_sampled_out();
+        return;
+    }
+    uint64_t now = tr_now_us();
+    const char *str[RING_NSTR] = {agent, type, message, metadata, NULL};
+    tr_record(2, level, span->id, 0,
+              now > span->start_us ? now - span->start_us : 0, 0, str, now);
+}
+
+/* ---- life cycle ---- */
+
+static uint64_t tr_random_id(void) {
+    uint64_t id = 0;
+    while (id == 0)
+        if (getrandom(&id, sizeof id, 0) != sizeof id)
+            id = tr_now_us() ^ ((uint64_t)getpid() << 32);
+    return id;
+}
+
+static int tr_transport_open(void) {
+    tr.zctx = zmq_ctx_new();
+    if (!tr.zctx) return -1;
+    tr.zsock = zmq_socket(tr.zctx, ZMQ_PUSH);
+    /* IMMEDIATE: with no live connection a send fails at once and is
+     * counted as a transport drop, instead of queueing into a pipe that a
+     * collector may never drain */
+    int hwm = 1000, linger = 0, immediate = 1;
+    if (!tr.zsock ||
+        zmq_setsockopt(tr.zsock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(tr.zsock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) ||
+        zmq_setsockopt(tr.zsock, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_connect(tr.zsock, tr.cfg.collector_url)) {
+        fprintf(stderr, "libtrace: cannot use collector endpoint '%s': %s\n",
+                tr.cfg.collector_url, zmq_strerror(zmq_errno()));
+        if (tr.zsock) zmq_close(tr.zsock);
+        zmq_ctx_term(tr.zctx);
+        tr.zsock = tr.zctx = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int trace_init(const trace_config *cfg) {
+    pthread_once(&tr_once, tr_once_init);
+    if (tr.flusher_running) {
+        fprintf(stderr, "libtrace: trace_init called twice\n");
+        return -1;
+    }
+    trace_config c;
+    if (cfg) c = *cfg;
+    else trace_config_from_env(&c);
+    if (tr_config_check(&c)) return -1;
+    if (!c.session_id[0]) memcpy(c.session_id, c.trace_id, sizeof c.session_id);
+    tr.cfg = c;
+    if (!c.enabled) return 0;
+    tr.producer_id = tr_random_id();
+    tr.sample_all = c.sampling_rate >= 1.0;
+    tr.sample_threshold = (uint32_t)(c.sampling_rate * 4294967295.0);
+    atomic_store(&tr.sent, 0);
+    atomic_store(&tr.batches, 0);
+    atomic_store(&tr.dropped_transport, 0);
+    atomic_store(&tr.stopping, 0);
+    memset(tr.folded, 0, sizeof tr.folded);
+    atomic_fetch_add(&tr.gen, 1);
+    if (tr_transport_open()) return -1;
+    if (tr_flusher_start()) {
+        zmq_close(tr.zsock);
+        zmq_ctx_term(tr.zctx);
+        tr.zsock = tr.zctx = NULL;
+        return -1;
+    }
+    __atomic_store_n(&trace__on, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void trace_shutdown(void) {
+    if (!tr.flusher_running) return;
+    __atomic_store_n(&trace__on, 0, __ATOMIC_RELEASE);
+    tr_flusher_stop(); /* drains every ring and sends the final batch */
+    /* let ZeroMQ finish transmitting what the flusher queued, boundedly */
+    int linger = 2000;
+    zmq_setsockopt(tr.zsock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(tr.zsock);
+    zmq_ctx_term(tr.zctx);
+    tr.zsock = tr.zctx = NULL;
+    /* keep the totals readable by trace_get_stats() after shutdown */
+    pthread_mutex_lock(&tr.reg_lock);
+    for (ring *r = tr.rings, *next; r; r = next) {
+        next = r->next;
+        tr.folded[0] += atomic_load(&r->recorded);
+        tr.folded[1] += atomic_load(&r->sampled_out);
+        tr.folded[2] += atomic_load(&r->dropped_full);
+        tr.folded[3] += atomic_load(&r->dropped_large);
+        ring_unref(r);
+    }
+    tr.rings = NULL;
+    pthread_mutex_unlock(&tr.reg_lock);
+}
+
+int trace_is_enabled(void) { return tr_on(); }
+
+const char *trace_current_trace_id(void) { return tr.cfg.trace_id; }
+
+void tr_stats_sum(uint64_t out[4]) {
+    for (int i = 0; i < 4; i++) out[i] = tr.folded[i];
+    for (ring *r = tr.rings; r; r = r->next) {
+        out[0] += atomic_load_explicit(&r->recorded, memory_order_relaxed);
+        out[1] += atomic_load_explicit(&r->sampled_out, memory_order_relaxed);
+        out[2] += atomic_load_explicit(&r->dropped_full, memory_order_relaxed);
+        out[3] += atomic_load_explicit(&r->dropped_large, memory_order_relaxed);
+    }
+}
+
+void trace_get_stats(trace_stats *out) {
+    uint64_t s[4];
+    pthread_mutex_lock(&tr.reg_lock);
+    tr_stats_sum(s);
+    pthread_mutex_unlock(&tr.reg_lock);
+    memset(out, 0, sizeof *out);
+    out->recorded = s[0];
+    out->sampled_out = s[1];
+    out->dropped_ring_full = s[2];
+    out->dropped_too_large = s[3];
+    out->sent = atomic_load(&tr.sent);
+    out->batches_sent = atomic_load(&tr.batches);
+    out->dropped_transport = atomic_load(&tr.dropped_transport);
+}
