@@ -41,7 +41,7 @@ COLL_OBJ := $(patsubst %.c,$(BUILD)/obj/coll/%.o,$(COLL_SRC)) $(BUILD)/obj/coll/
 SONAME   := libtrace.so.$(SOVERSION)
 SHLIB    := $(BUILD)/lib/libtrace.so.$(VERSION)
 
-.PHONY: all lib collector examples ui deps test test-c test-e2e demo install clean bench
+.PHONY: all lib collector examples ui deps test unit-tests demo install clean bench
 all: lib collector examples ui
 
 lib: $(SHLIB) $(BUILD)/lib/libtrace.a $(BUILD)/lib/libtrace.pc
@@ -101,13 +101,22 @@ test/node_modules/.package-lock.json: test/package-lock.json
 deps:
 	bash scripts/deps.sh
 
-test: deps
+test:
+	bash scripts/deps.sh test
 	$(MAKE) all
 	$(MAKE) BUILD=build-asan SAN=asan lib collector examples unit-tests
+	$(MAKE) BUILD=build-tsan SAN=tsan unit-tests
 	$(MAKE) test/node_modules/.package-lock.json
 	bash test/run.sh
 
 unit-tests: $(UNIT_TESTS)
+
+$(BUILD)/bin/bench-%: bench/%.c $(BUILD)/lib/libtrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(BUILD)/lib/libtrace.a $(ZMQ_LIBS) $(LZ4_LIBS)
+
+bench: lib collector $(BUILD)/bin/bench-hotpath
+	bash bench/run.sh
 
 demo: deps
 	$(MAKE) all

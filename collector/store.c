@@ -27,8 +27,8 @@
 
 enum {
     ST_TRACE_INSERT, ST_TRACE_FIND, ST_TRACE_UPDATE, ST_TRACE_END,
-    ST_TRACE_SUMMARY, ST_AGENT_INSERT, ST_AGENT_TYPE, ST_AGENT_COUNT,
-    ST_TYPE_INSERT, ST_EVENT_INSERT, ST_SNAPSHOT_INSERT, ST_PRODUCER_GET,
+    ST_TRACE_SUMMARY, ST_AGENT_INSERT, ST_AGENT_FIND, ST_AGENT_TYPE,
+    ST_AGENT_COUNT, ST_TYPE_INSERT, ST_TYPE_FIND, ST_EVENT_INSERT, ST_SNAPSHOT_INSERT, ST_PRODUCER_GET,
     ST_PRODUCER_PUT, ST_PRODUCERS_OPEN, ST_COUNT
 };
 
@@ -46,11 +46,15 @@ static const char *store_sql[ST_COUNT] = {
         "UPDATE traces SET status = 'completed', end_time = last_time "
         "WHERE id = ?1",
     [ST_TRACE_SUMMARY] = "SELECT " TRACE_COLUMNS " FROM traces t WHERE t.id = ?1",
-    [ST_AGENT_INSERT] = "INSERT INTO agents(trace_id, name) VALUES(?1, ?2)",
+    [ST_AGENT_INSERT] = "INSERT INTO agents(trace_id, name) VALUES(?1, ?2) "
+                        "ON CONFLICT(trace_id, name) DO NOTHING",
+    [ST_AGENT_FIND] = "SELECT id FROM agents WHERE trace_id = ?1 AND name = ?2",
     [ST_AGENT_TYPE] = "UPDATE agents SET type = ?2 WHERE id = ?1",
     [ST_AGENT_COUNT] =
         "UPDATE traces SET agent_count = agent_count + 1 WHERE id = ?1",
-    [ST_TYPE_INSERT] = "INSERT INTO event_types(name) VALUES(?1)",
+    [ST_TYPE_INSERT] = "INSERT INTO event_types(name) VALUES(?1) "
+                       "ON CONFLICT(name) DO NOTHING",
+    [ST_TYPE_FIND] = "SELECT id FROM event_types WHERE name = ?1",
     [ST_EVENT_INSERT] =
         "INSERT INTO events(trace_id, ts, agent_id, type_id, level, kind, "
         "span_id, parent_id, duration_us, count, message, metadata, "
@@ -120,8 +124,12 @@ static int store_step(store *s, int which) {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        log_msg("error", "store: %s", sqlite3_errmsg(s->db));
-        atomic_fetch_add(&g_stats.store_errors, 1);
+        /* every error is counted; the log gets the first few and then a
+         * sample, so one systematic fault cannot flood it */
+        uint64_t n = atomic_fetch_add(&g_stats.store_errors, 1);
+        if (n < 10 || n % 1000 == 0)
+            log_msg("error", "store: %s (error #%llu)", sqlite3_errmsg(s->db),
+                    (unsigned long long)n + 1);
         return -1;
     }
     return 0;
@@ -170,23 +178,30 @@ static int64_t store_trace_id(store *s, const wire_batch *b, pending *pub,
     return id;
 }
 
-static int64_t store_intern(store *s, smap *m, const char *key, size_t keylen,
-                            int insert_stmt, int64_t trace_id, wire_str name,
-                            int *created) {
-    int64_t id;
-    *created = 0;
-    if (smap_get(m, key, keylen, &id)) return id;
-    sqlite3_stmt *st = s->st[insert_stmt];
-    if (insert_stmt == ST_AGENT_INSERT) {
+/* Bind the key columns of an agent (trace, name) or an event type (name). */
+static void store_bind_name(sqlite3_stmt *st, int64_t trace_id, wire_str name) {
+    if (trace_id) {
         sqlite3_bind_int64(st, 1, trace_id);
         bind_str(st, 2, name);
     } else {
         bind_str(st, 1, name);
     }
+}
+
+/* The id of a name, from the cache, else from the table (inserting it if
+ * new: rows stored before a restart are found, never duplicated). */
+static int64_t store_intern(store *s, smap *m, const char *key, size_t keylen,
+                            int insert_stmt, int find_stmt, int64_t trace_id,
+                            wire_str name, int *created) {
+    int64_t id;
+    *created = 0;
+    if (smap_get(m, key, keylen, &id)) return id;
+    store_bind_name(s->st[insert_stmt], trace_id, name);
     if (store_step(s, insert_stmt)) return -1;
-    id = sqlite3_last_insert_rowid(s->db);
-    smap_put(m, key, keylen, id);
-    *created = 1;
+    *created = sqlite3_changes(s->db) > 0;
+    store_bind_name(s->st[find_stmt], trace_id, name);
+    id = store_step_int(s, find_stmt, -1);
+    if (id >= 0) smap_put(m, key, keylen, id);
     return id;
 }
 
@@ -196,7 +211,7 @@ static int64_t store_agent_id(store *s, int64_t trace_id, wire_str name) {
                      (int)name.n, name.p);
     int created;
     int64_t id = store_intern(s, &s->agents, key, (size_t)n, ST_AGENT_INSERT,
-                              trace_id, name, &created);
+                              ST_AGENT_FIND, trace_id, name, &created);
     if (created) {
         sqlite3_bind_int64(s->st[ST_AGENT_COUNT], 1, trace_id);
         store_step(s, ST_AGENT_COUNT);
@@ -350,7 +365,8 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
         }
         int created;
         int64_t type_id = store_intern(s, &s->types, e->type.p, e->type.n,
-                                       ST_TYPE_INSERT, 0, e->type, &created);
+                                       ST_TYPE_INSERT, ST_TYPE_FIND, 0, e->type,
+                                       &created);
         if (type_id < 0) continue;
         if (e->type.n == 13 && !memcmp(e->type.p, "agent.created", 13))
             store_agent_type(s, agent_id, e);

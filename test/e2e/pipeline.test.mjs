@@ -1,0 +1,135 @@
+// pipeline.test.mjs — the walking skeleton end to end: swarm-demo (libtrace)
+// → ZeroMQ → trace-collector → SQLite → REST and WebSocket, with exact
+// counts. Real processes, real sockets, a real database file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startCollector, runSwarm, sql, getJson, openWs, tempDir, waitFor } from './harness.mjs';
+
+test('every event the swarm sent is stored, served by REST and streamed over WebSocket', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'traces.db');
+  const c = await startCollector(t, { db });
+  const client = await openWs(`ws://${c.http}/ws`);
+
+  const swarm = await runSwarm(c.ingest, ['--agents', '5', '--duration', '3', '--speed', '10', '--seed', '7']);
+  assert.equal(swarm.dropped, 0, 'nothing dropped with the collector up');
+  assert.equal(swarm.sampledOut, 0, 'sampling rate 1 keeps everything');
+  assert.equal(swarm.sent, swarm.recorded);
+  assert.ok(swarm.sent > 200, `a busy swarm sends plenty (${swarm.sent})`);
+
+  // exact count in SQLite: events + snapshots = what libtrace sent
+  const count = async () => {
+    const [row] = sql(db, `SELECT (SELECT count(*) FROM events e JOIN traces t ON t.id = e.trace_id WHERE t.name = '${swarm.trace}') AS events,
+                                  (SELECT count(*) FROM snapshots s JOIN traces t ON t.id = s.trace_id WHERE t.name = '${swarm.trace}') AS snapshots`);
+    return row;
+  };
+  const stored = await waitFor(async () => { const r = await count(); return r.events + r.snapshots === swarm.sent && r; },
+    { what: `${swarm.sent} rows in SQLite` });
+  assert.ok(stored.snapshots > 0, 'the swarm records snapshots');
+  const [prod] = sql(db, 'SELECT sum(dropped_reported) AS dropped, sum(seq_gaps) AS gaps, min(finished) AS finished FROM producers');
+  assert.deepEqual(prod, { dropped: 0, gaps: 0, finished: 1 });
+
+  // REST: the trace, its agents, and every event through pagination
+  const list = await getJson(`${c.url}/api/traces`);
+  assert.equal(list.status, 200);
+  const summary = list.body.traces.find((x) => x.id === swarm.trace);
+  assert.ok(summary, 'trace listed');
+  assert.equal(summary.eventCount, stored.events);
+  assert.equal(summary.agentCount, 5);
+  assert.equal(summary.status, 'completed');
+  assert.ok(summary.endTime >= summary.startTime);
+
+  const detail = await getJson(`${c.url}/api/traces/${encodeURIComponent(swarm.trace)}`);
+  assert.equal(detail.status, 200);
+  assert.equal(detail.body.agents.length, 5);
+  assert.ok(detail.body.agents.some((a) => a.type === 'coordinator'));
+  assert.deepEqual(detail.body.loss, { producers: 1, droppedReported: 0, missingBatches: 0 });
+
+  const seen = new Set();
+  let page = 0;
+  for (let offset = 0; ; offset += 500, page++) {
+    const r = await getJson(`${c.url}/api/traces/${encodeURIComponent(swarm.trace)}/events?limit=500&offset=${offset}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.total, stored.events);
+    for (const e of r.body.events) {
+      assert.equal(e.traceId, swarm.trace);
+      assert.equal(typeof e.timestamp, 'number');
+      assert.ok(Number.isInteger(e.timestamp) && e.timestamp > 1.7e15, 'µs since the epoch');
+      seen.add(e.seq);
+    }
+    if (r.body.events.length < 500) break;
+  }
+  assert.ok(page >= 0);
+  assert.equal(seen.size, stored.events, 'pagination returns every event once');
+
+  // WebSocket: the live client got every event exactly once
+  await waitFor(() => new Set(client.events().map((e) => e.seq)).size === stored.events,
+    { what: `${stored.events} events over the WebSocket` });
+  const streamed = client.events();
+  assert.equal(new Set(streamed.map((e) => e.seq)).size, streamed.length, 'no duplicates live');
+  assert.ok(client.messages.some((m) => m.type === 'trace_start' && m.traceId === swarm.trace));
+  assert.ok(client.messages.some((m) => m.type === 'trace_end' && m.traceId === swarm.trace && m.payload.status === 'completed'));
+  for (const m of client.messages.filter((x) => x.type === 'trace_event')) {
+    assert.equal(typeof m.payload.batchId, 'string');
+    assert.equal(m.payload.sequenceNumber, Math.max(...m.payload.events.map((e) => e.seq)));
+  }
+  assert.equal(await client.close(), 1000, 'the collector answers a close frame');
+  assert.equal(await c.stop(), 0, 'SIGINT: flush and exit 0');
+});
+
+test('a client reconnecting with ?since= catches up from SQLite', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db });
+  const swarm = await runSwarm(c.ingest, ['--agents', '3', '--duration', '1', '--speed', '10']);
+  const total = await waitFor(() => { const [r] = sql(db, 'SELECT count(*) AS n, max(id) AS max FROM events'); return r.n > 0 && r; });
+  const half = Math.floor(total.max / 2);
+  const client = await openWs(`ws://${c.http}/ws?since=${half}`);
+  await waitFor(() => client.events().length === total.max - half, { what: 'catch-up events' });
+  const seqs = client.events().map((e) => e.seq);
+  assert.equal(Math.min(...seqs), half + 1);
+  assert.equal(Math.max(...seqs), total.max);
+  assert.ok(client.events().every((e) => e.traceId === swarm.trace));
+  await client.close();
+  assert.equal(await c.stop(), 0);
+});
+
+test('batches are self-contained: a restarted collector on the same port keeps the trace going', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const first = await startCollector(t, { db });
+  const ingest = first.ingest;
+  const { spawn } = await import('node:child_process');
+  const { BUILD } = await import('./harness.mjs');
+  const swarm = spawn(join(BUILD, 'bin', 'swarm-demo'), ['--agents', '4', '--duration', '6', '--speed', '5', '--quiet'], {
+    env: { ...process.env, TRACE_COLLECTOR_URL: ingest, TRACE_SAMPLING_RATE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  swarm.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => swarm.on('exit', r));
+  t.after(() => swarm.kill('SIGKILL'));
+
+  await waitFor(() => sql(db, 'SELECT count(*) AS n FROM events')[0].n > 50, { what: 'events before the restart' });
+  assert.equal(await first.stop(), 0);
+  const before = sql(db, 'SELECT count(*) AS n FROM events')[0].n;
+  const second = await startCollector(t, { db, ingest });
+  assert.equal(await exited, 0);
+  const { parseSwarmLine } = await import('./harness.mjs');
+  const stats = parseSwarmLine(out);
+  await waitFor(() => sql(db, 'SELECT min(finished) AS f FROM producers')[0].f === 1, { what: 'the final batch' });
+  const after = sql(db, 'SELECT count(*) AS n FROM events')[0].n;
+  assert.ok(after > before, `events stored after the restart (${before} → ${after})`);
+  // one trace, the same agents, names resolved from each batch's own strings
+  const traces = sql(db, 'SELECT name, agent_count FROM traces');
+  assert.deepEqual(traces, [{ name: stats.trace, agent_count: 4 }]);
+  const unknown = sql(db, "SELECT count(*) AS n FROM events e JOIN agents a ON a.id = e.agent_id WHERE a.name = ''")[0].n;
+  assert.equal(unknown, 0);
+  // what was lost while the collector was down is counted, never invented
+  const [p] = sql(db, 'SELECT sum(events) AS events, sum(dropped_reported) AS dropped FROM producers');
+  const snaps = sql(db, 'SELECT count(*) AS n FROM snapshots')[0].n;
+  assert.equal(p.events, after, 'producers.events matches the rows');
+  assert.ok(after + snaps + p.dropped <= stats.sent + stats.dropped);
+  const health = await getJson(`${second.url}/healthz`);
+  assert.equal(health.body.storeErrors, 0, 'names stored before the restart are reused, not re-inserted');
+  assert.equal(health.body.batchesRejected, 0);
+  assert.equal(await second.stop(), 0);
+});

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# run.sh — every test, in order: C unit tests (plain and ASan+UBSan, the
+# threaded ring under TSan), the UI's Vitest suite, then the end-to-end
+# tests against real processes (collector and swarm built with ASan+UBSan)
+# and in headless Chromium. Prints one total line and fails if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=0 failed=0
+results=()
+
+record() { # name, exit status, output
+  local name=$1 status=$2 out=$3
+  local p f counted
+  # node --test: "ℹ pass N" / "ℹ fail N"; vitest: "Tests  N passed"; ours: "N passed, M failed"
+  if grep -q '^ℹ pass' <<<"$out"; then
+    counted=$(grep -E '^ℹ (pass|fail) ' <<<"$out" | sed -E 's/ℹ pass ([0-9]+)/\1 passed/; s/ℹ fail ([0-9]+)/\1 failed/')
+  elif grep -qE '^ +Tests +' <<<"$out"; then
+    counted=$(grep -E '^ +Tests +' <<<"$out")
+  else
+    counted=$out
+  fi
+  p=$(grep -Eo '([0-9]+) passed' <<<"$counted" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -Eo '([0-9]+) failed' <<<"$counted" | awk '{s+=$1} END {print s+0}')
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  results+=("$(printf '%-28s %5d passed %3d failed' "$name" "$p" "$f")")
+}
+
+run() { # name, command...
+  local name=$1; shift
+  echo "=== $name"
+  local out status
+  out=$("$@" 2>&1); status=$?
+  printf '%s\n' "$out" | tail -n 40
+  record "$name" "$status" "$out"
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/test/lsan.supp:print_suppressions=0
+
+for build in build build-asan; do
+  for t in "$build"/test/*; do
+    [ -x "$t" ] && run "unit $(basename "$t") ($build)" "$t"
+  done
+done
+if [ -x build-tsan/test/ring ]; then run "unit ring (tsan)" build-tsan/test/ring; fi
+
+run "ui vitest" bash -c 'cd viz-ui && npx vitest run'
+
+run "e2e pipeline (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/pipeline.test.mjs
+run "e2e browser" env BUILD=build node --test --test-reporter=spec test/e2e/browser.test.mjs
+
+echo
+echo "=== summary"
+printf '%s\n' "${results[@]}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
