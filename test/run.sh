@@ -46,6 +46,7 @@ for build in build build-asan; do
 done
 if [ -x build-tsan/test/ring ]; then run "unit ring (tsan)" build-tsan/test/ring; fi
 
+run "make install + pkg-config" bash test/install.sh
 run "ui vitest" bash -c 'cd viz-ui && npx vitest run'
 
 run "e2e pipeline (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/pipeline.test.mjs

@@ -133,3 +133,33 @@ test('batches are self-contained: a restarted collector on the same port keeps t
   assert.equal(health.body.batchesRejected, 0);
   assert.equal(await second.stop(), 0);
 });
+
+test('with --token, REST and WebSocket need it; bad parameters get JSON errors', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db, token: 's3cret' });
+  const none = await getJson(`${c.url}/api/traces`);
+  assert.equal(none.status, 401);
+  assert.equal(none.body.error.status, 401);
+  assert.equal((await getJson(`${c.url}/api/traces`, { Authorization: 'Bearer wrong' })).status, 401);
+  const ok = await getJson(`${c.url}/api/traces`, { Authorization: 'Bearer s3cret' });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.body.traces, []);
+
+  const auth = { Authorization: 'Bearer s3cret' };
+  for (const [path, status] of [['/api/traces?limit=0', 400], ['/api/traces?limit=abc', 400], ['/api/traces?offset=-1', 400],
+    ['/api/traces/nope', 404], ['/api/traces/nope/events', 404], ['/api/nothing', 404],
+    ["/api/traces/x'%20OR%201=1--/events", 404]]) {
+    const r = await getJson(c.url + path, auth);
+    assert.equal(r.status, status, path);
+    assert.equal(r.body.error.status, status);
+    assert.equal(typeof r.body.error.message, 'string');
+  }
+
+  const { default: WebSocket } = await import('ws');
+  const refused = new WebSocket(`ws://${c.http}/ws`);
+  const outcome = await new Promise((r) => { refused.on('open', () => r('open')); refused.on('error', () => r('refused')); });
+  assert.equal(outcome, 'refused');
+  const client = await openWs(`ws://${c.http}/ws?token=s3cret`);
+  assert.equal(await client.close(), 1000);
+  assert.equal(await c.stop(), 0);
+});
