@@ -11,7 +11,7 @@
 #include "collector.h"
 
 static uint64_t smap_hash(const char *k, size_t n) {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 14695981039346656037ull;
     for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)k[i]) * 1099511628211ull;
     return h;
 }

@@ -2785,7 +2785,8 @@ int main(int argc, char **argv)
     printf("swarm-demo: trace=%s agents=%d recorded=%" PRIu64 " sent=%" PRIu64
            " sampled_out=%" PRIu64 " dropped=%" PRIu64 "\n",
            trace_id, opt.agents, st.recorded, st.sent, st.sampled_out,
-           st.dropped_ring_full + st.dropped_transport + st.dropped_too_large);
+           st.dropped_ring_full + st.dropped_transport + st.dropped_too_large +
+               st.dropped_invalid);
     fflush(stdout);
     swarm_free(sw, sw->n);
     return 0;

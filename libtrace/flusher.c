@@ -53,20 +53,29 @@ static int fl_send(flusher *f, const uint8_t *msg, size_t len) {
     return zmq_send(tr.zsock, msg, len, 0);
 }
 
-/* Send the current batch (possibly empty, to report drops or finality). */
-static void fl_flush(flusher *f, int final) {
-    uint64_t s[4];
+/* Events lost so far, by the header's three reasons: ring full,
+ * transport, other (too large or invalid). */
+static void fl_drop_totals(uint64_t out[3]) {
+    uint64_t s[TR_NCOUNTERS];
     pthread_mutex_lock(&tr.reg_lock);
     tr_stats_sum(s);
     pthread_mutex_unlock(&tr.reg_lock);
-    uint64_t transport = atomic_load(&tr.dropped_transport);
+    out[0] = s[TR_DROPPED_FULL];
+    out[1] = atomic_load(&tr.dropped_transport);
+    out[2] = s[TR_DROPPED_LARGE] + s[TR_DROPPED_INVALID];
+}
+
+/* Send the current batch (possibly empty, to report drops or finality). */
+static void fl_flush(flusher *f, int final) {
+    uint64_t total[3];
+    fl_drop_totals(total);
     wire_header h = {0};
     h.producer_id = tr.producer_id;
     h.sequence = f->sequence + 1;
     h.flags = final ? WIRE_FLAG_FINAL : 0;
-    h.dropped_ring_full = fl_delta(s[2], f->reported[0]);
-    h.dropped_transport = fl_delta(transport, f->reported[1]);
-    h.dropped_other = fl_delta(s[3], f->reported[2]);
+    h.dropped_ring_full = fl_delta(total[0], f->reported[0]);
+    h.dropped_transport = fl_delta(total[1], f->reported[1]);
+    h.dropped_other = fl_delta(total[2], f->reported[2]);
     uint32_t n = wire_encoder_count(&f->enc);
     const uint8_t *msg;
     size_t len;
@@ -141,10 +150,7 @@ static uint64_t fl_drain(flusher *f) {
         if (atomic_load_explicit(&x->orphaned, memory_order_acquire) &&
             ring_empty(x)) {
             *pp = x->next;
-            tr.folded[0] += atomic_load(&x->recorded);
-            tr.folded[1] += atomic_load(&x->sampled_out);
-            tr.folded[2] += atomic_load(&x->dropped_full);
-            tr.folded[3] += atomic_load(&x->dropped_large);
+            tr_fold_ring(x);
             ring_unref(x);
         } else {
             pp = &x->next;
@@ -155,13 +161,10 @@ static uint64_t fl_drain(flusher *f) {
 }
 
 static uint64_t fl_unreported(const flusher *f) {
-    uint64_t s[4];
-    pthread_mutex_lock(&tr.reg_lock);
-    tr_stats_sum(s);
-    pthread_mutex_unlock(&tr.reg_lock);
-    return (s[2] - f->reported[0]) +
-           (atomic_load(&tr.dropped_transport) - f->reported[1]) +
-           (s[3] - f->reported[2]);
+    uint64_t total[3];
+    fl_drop_totals(total);
+    return (total[0] - f->reported[0]) + (total[1] - f->reported[1]) +
+           (total[2] - f->reported[2]);
 }
 
 static void fl_sleep_ms(unsigned ms) {

@@ -18,6 +18,10 @@
 
 enum tr_priority { TR_LOW = 0, TR_MEDIUM = 1, TR_HIGH = 2, TR_CRITICAL = 3 };
 
+/* The per-ring counters, in this order, in tr_stats_sum()'s output. */
+enum tr_counter { TR_RECORDED, TR_SAMPLED_OUT, TR_DROPPED_FULL, TR_DROPPED_LARGE,
+                  TR_DROPPED_INVALID, TR_NCOUNTERS };
+
 typedef struct tracer {
     trace_config cfg;
     uint64_t producer_id;
@@ -27,8 +31,7 @@ typedef struct tracer {
 
     pthread_mutex_t reg_lock; /* guards rings (list links) and folded */
     ring *rings;
-    uint64_t folded[4]; /* counters of rings already freed: recorded,
-                           sampled_out, dropped_full, dropped_large */
+    uint64_t folded[TR_NCOUNTERS]; /* counters of rings already freed */
 
     pthread_t flusher;
     int flusher_running;
@@ -46,7 +49,8 @@ void tr_record(int kind, trace_level level, uint64_t span_id,
                uint64_t parent_id, uint64_t duration_us, uint64_t aux,
                const char *const str[RING_NSTR], uint64_t ts_us);
 uint64_t tr_new_span_id(void);
-void tr_stats_sum(uint64_t out[4]); /* under reg_lock */
+void tr_stats_sum(uint64_t out[TR_NCOUNTERS]); /* under reg_lock */
+void tr_fold_ring(const ring *r);           /* under reg_lock */
 
 /* clock.c */
 uint64_t tr_now_us(void);

@@ -8,6 +8,8 @@
  */
 #include "ring.h"
 
+#include "../wire/wire.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +23,8 @@ ring *ring_create(uint64_t cap, unsigned gen) {
         return NULL;
     }
     r->cap = cap;
-    r->max_record = (uint32_t)(cap / 4 < 1u << 30 ? cap / 4 : 1u << 30);
+    /* a record must also fit an empty batch: one string at most */
+    r->max_record = (uint32_t)(cap / 4 < WIRE_MAX_STRING ? cap / 4 : WIRE_MAX_STRING);
     r->gen = gen;
     atomic_init(&r->refs, 2); /* the thread and the registry */
     return r;

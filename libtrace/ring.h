@@ -39,7 +39,8 @@ typedef struct ring {
     uint64_t tail_cache;                /* producer's last view of tail */
     uint64_t reserve_head;              /* producer: head after PAD */
     /* producer-written counters, read by the flusher for stats */
-    _Atomic uint64_t recorded, sampled_out, dropped_full, dropped_large;
+    _Atomic uint64_t recorded, sampled_out, dropped_full, dropped_large,
+        dropped_invalid;
     _Alignas(64) _Atomic uint64_t tail; /* consumer */
     _Alignas(64) uint8_t *buf;
     uint64_t cap; /* power of two */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "../wire/wire.h"
 #include "internal.h"
 
 tracer tr = {.reg_lock = PTHREAD_MUTEX_INITIALIZER};
@@ -185,6 +186,12 @@ void tr_record(int kind, trace_level level, uint64_t span_id,
         len[i] = str[i] ? (uint32_t)strnlen(str[i], r->max_record) : RING_ABSENT;
         if (str[i]) size += len[i];
     }
+    /* what the collector would reject must not take a batch down with it */
+    if (len[0] == 0 || len[0] > WIRE_MAX_NAME || len[1] == 0 ||
+        len[1] > WIRE_MAX_NAME || (unsigned)level > TRACE_ERROR) {
+        ring_count(&r->dropped_invalid);
+        return;
+    }
     size = (size + 7) & ~(uint64_t)7;
     if (size > r->max_record) {
         ring_count(&r->dropped_large);
@@ -347,15 +354,16 @@ int trace_init(const trace_config *cfg) {
     if (tr_config_check(&c)) return -1;
     if (!c.session_id[0]) memcpy(c.session_id, c.trace_id, sizeof c.session_id);
     tr.cfg = c;
-    if (!c.enabled) return 0;
-    tr.producer_id = tr_random_id();
-    tr.sample_all = c.sampling_rate >= 1.0;
-    tr.sample_threshold = (uint32_t)(c.sampling_rate * 4294967295.0);
+    /* counters run from this call, whether or not tracing is on */
     atomic_store(&tr.sent, 0);
     atomic_store(&tr.batches, 0);
     atomic_store(&tr.dropped_transport, 0);
     atomic_store(&tr.stopping, 0);
     memset(tr.folded, 0, sizeof tr.folded);
+    if (!c.enabled) return 0;
+    tr.producer_id = tr_random_id();
+    tr.sample_all = c.sampling_rate >= 1.0;
+    tr.sample_threshold = (uint32_t)(c.sampling_rate * 4294967295.0);
     atomic_fetch_add(&tr.gen, 1);
     if (tr_transport_open()) return -1;
     if (tr_flusher_start()) {
@@ -382,10 +390,7 @@ void trace_shutdown(void) {
     pthread_mutex_lock(&tr.reg_lock);
     for (ring *r = tr.rings, *next; r; r = next) {
         next = r->next;
-        tr.folded[0] += atomic_load(&r->recorded);
-        tr.folded[1] += atomic_load(&r->sampled_out);
-        tr.folded[2] += atomic_load(&r->dropped_full);
-        tr.folded[3] += atomic_load(&r->dropped_large);
+        tr_fold_ring(r);
         ring_unref(r);
     }
     tr.rings = NULL;
@@ -396,26 +401,41 @@ int trace_is_enabled(void) { return tr_on(); }
 
 const char *trace_current_trace_id(void) { return tr.cfg.trace_id; }
 
-void tr_stats_sum(uint64_t out[4]) {
-    for (int i = 0; i < 4; i++) out[i] = tr.folded[i];
+static void tr_ring_counters(const ring *r, uint64_t c[TR_NCOUNTERS]) {
+    c[TR_RECORDED] = atomic_load_explicit(&r->recorded, memory_order_relaxed);
+    c[TR_SAMPLED_OUT] = atomic_load_explicit(&r->sampled_out, memory_order_relaxed);
+    c[TR_DROPPED_FULL] = atomic_load_explicit(&r->dropped_full, memory_order_relaxed);
+    c[TR_DROPPED_LARGE] = atomic_load_explicit(&r->dropped_large, memory_order_relaxed);
+    c[TR_DROPPED_INVALID] = atomic_load_explicit(&r->dropped_invalid, memory_order_relaxed);
+}
+
+/* Keep a ring's counts once the ring itself is freed. */
+void tr_fold_ring(const ring *r) {
+    uint64_t c[TR_NCOUNTERS];
+    tr_ring_counters(r, c);
+    for (int i = 0; i < TR_NCOUNTERS; i++) tr.folded[i] += c[i];
+}
+
+void tr_stats_sum(uint64_t out[TR_NCOUNTERS]) {
+    for (int i = 0; i < TR_NCOUNTERS; i++) out[i] = tr.folded[i];
     for (ring *r = tr.rings; r; r = r->next) {
-        out[0] += atomic_load_explicit(&r->recorded, memory_order_relaxed);
-        out[1] += atomic_load_explicit(&r->sampled_out, memory_order_relaxed);
-        out[2] += atomic_load_explicit(&r->dropped_full, memory_order_relaxed);
-        out[3] += atomic_load_explicit(&r->dropped_large, memory_order_relaxed);
+        uint64_t c[TR_NCOUNTERS];
+        tr_ring_counters(r, c);
+        for (int i = 0; i < TR_NCOUNTERS; i++) out[i] += c[i];
     }
 }
 
 void trace_get_stats(trace_stats *out) {
-    uint64_t s[4];
+    uint64_t s[TR_NCOUNTERS];
     pthread_mutex_lock(&tr.reg_lock);
     tr_stats_sum(s);
     pthread_mutex_unlock(&tr.reg_lock);
     memset(out, 0, sizeof *out);
-    out->recorded = s[0];
-    out->sampled_out = s[1];
-    out->dropped_ring_full = s[2];
-    out->dropped_too_large = s[3];
+    out->recorded = s[TR_RECORDED];
+    out->sampled_out = s[TR_SAMPLED_OUT];
+    out->dropped_ring_full = s[TR_DROPPED_FULL];
+    out->dropped_too_large = s[TR_DROPPED_LARGE];
+    out->dropped_invalid = s[TR_DROPPED_INVALID];
     out->sent = atomic_load(&tr.sent);
     out->batches_sent = atomic_load(&tr.batches);
     out->dropped_transport = atomic_load(&tr.dropped_transport);

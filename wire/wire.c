@@ -41,7 +41,7 @@ static uint64_t wire_get64(const uint8_t *p) {
 
 uint64_t wire_checksum(const void *data, size_t len) {
     const uint8_t *p = data;
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 14695981039346656037ull;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 1099511628211ull;

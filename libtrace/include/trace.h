@@ -122,6 +122,8 @@ typedef struct trace_stats {
     uint64_t dropped_ring_full; /* producer outran the flusher */
     uint64_t dropped_transport; /* collector unreachable or too slow */
     uint64_t dropped_too_large; /* one event larger than the ring allows */
+    uint64_t dropped_invalid;   /* empty or over-long (> 256 bytes) agent or
+                                   type name, or an unknown level */
 } trace_stats;
 void trace_get_stats(trace_stats *out);
 
