@@ -103,7 +103,7 @@ deps:
 
 test:
 	bash scripts/deps.sh test
-	$(MAKE) all
+	$(MAKE) all unit-tests
 	$(MAKE) BUILD=build-asan SAN=asan lib collector examples unit-tests
 	$(MAKE) BUILD=build-tsan SAN=tsan unit-tests
 	$(MAKE) test/node_modules/.package-lock.json

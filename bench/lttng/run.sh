@@ -39,7 +39,7 @@ export LTTNG_HOME=$tmp   # keeps the client's .lttngrc out of $HOME
 sessiond=
 session=
 cleanup() {
-  [ -n "$session" ] && lttng destroy "$session" >/dev/null 2>&1 || true
+  if [ -n "$session" ]; then lttng destroy "$session" >/dev/null 2>&1 || true; fi
   if [ -n "$sessiond" ]; then   # our own child: kill it and reap it
     kill -TERM "$sessiond" 2>/dev/null || true
     wait "$sessiond" 2>/dev/null || true
