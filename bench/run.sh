@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
-# run.sh — `make bench`: start a real collector on free loopback ports with
-# a throw-away database, run each benchmark against it, print the tables.
+# run.sh — `make bench`: libtrace's hot path next to LTTng-UST's in one run.
+# Starts a real collector on free loopback ports with a throw-away
+# database, runs bench/hotpath.c against it, then bench/lttng/run.sh (the
+# same measurement for lttng_ust_tracepoint), and prints both tables and
+# the ratios, since only ratios from one run are comparable on a noisy VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export BENCH_CPU=${BENCH_CPU:-1} # both measured threads on the same vCPU
 dir=$(mktemp -d)
-trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+pid=""
+cleanup() { [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
 build/bin/trace-collector --listen 127.0.0.1:0 --ingest 'tcp://127.0.0.1:*' \
   --db "$dir/bench.db" --quiet >"$dir/ready" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 100); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.1; done
 ingest=$(sed -n 's/.*ingest=\(\S*\).*/\1/p' "$dir/ready")
-echo "# bench on $(uname -m), $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "# bench: $(uname -m), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), measuring threads on CPU $BENCH_CPU"
 echo
-echo "## libtrace hot path (1 thread)"
-TRACE_COLLECTOR_URL=$ingest build/bin/bench-hotpath "${BENCH_CALLS:-2000000}"
+echo "## libtrace hot path (1 thread, ${BENCH_CALLS:-2000000} calls per case)"
+TRACE_COLLECTOR_URL=$ingest build/bin/bench-hotpath "${BENCH_CALLS:-2000000}" | tee "$dir/ours"
+echo
+echo "## LTTng-UST 2.13, same measurement"
+bash bench/lttng/run.sh | tee "$dir/lttng"
+echo
+echo "## ratio (libtrace p50 / LTTng p50, same payload)"
+p50() { awk -F'|' -v k="$2" 'index($2, k) {gsub(/ /, "", $3); print $3; exit}' "$1"; }
+for k in "two integers" "32-byte string"; do
+  ours=$(p50 "$dir/ours" "sampled in, $k"); theirs=$(p50 "$dir/lttng" "sampled in, $k")
+  [ -n "$ours" ] && [ -n "$theirs" ] && awk -v a="$ours" -v b="$theirs" -v k="$k" \
+    'BEGIN {printf "| %-16s | %6.1f ns | %6.1f ns | %.2fx |\n", k, a, b, a / b}'
+done

@@ -31,6 +31,7 @@ typedef struct flusher {
     uint64_t reported[3];
     int final_phase;
     uint64_t deadline_ms; /* of the final phase */
+    char msg[4096];       /* a formatted message, until encoded */
 } flusher;
 
 static void fl_begin(flusher *f) {
@@ -97,6 +98,31 @@ static void fl_flush(flusher *f, int final) {
     fl_begin(f);
 }
 
+/* Format a deferred record's message into f->msg (format.c). */
+static wire_str fl_format(flusher *f, const ring_rec *rec, wire_str *type) {
+    const ring_deferred *d = (const ring_deferred *)(rec + 1);
+    tr_farg args[TR_MAX_ARGS];
+    char strs[TR_MAX_ARGS][TR_MAX_STR_ARG + 1];
+    const char *sp = (const char *)&d->args[d->nargs];
+    unsigned n = d->nargs < TR_MAX_ARGS ? d->nargs : TR_MAX_ARGS;
+    for (unsigned i = 0; i < n; i++) {
+        args[i].tag = d->args[i].tag;
+        args[i].v.u = d->args[i].val;
+        args[i].s = NULL;
+        if (d->args[i].tag == TRACE__T_S && d->args[i].val != UINT64_MAX) {
+            size_t len = (size_t)d->args[i].val;
+            size_t keep = len < sizeof strs[i] ? len : sizeof strs[i] - 1;
+            memcpy(strs[i], sp, keep);
+            strs[i][keep] = 0;
+            args[i].s = strs[i];
+            sp += len;
+        }
+    }
+    *type = (wire_str){d->type, (uint32_t)strlen(d->type)};
+    size_t len = tr_format(f->msg, sizeof f->msg, d->fmt, args, n);
+    return (wire_str){f->msg, (uint32_t)len};
+}
+
 static void fl_add(flusher *f, const ring_rec *rec) {
     wire_event ev = {0};
     wire_str *str[RING_NSTR] = {&ev.agent, &ev.type, &ev.message,
@@ -105,16 +131,20 @@ static void fl_add(flusher *f, const ring_rec *rec) {
         const char *p = ring_rec_str(rec, i);
         *str[i] = (wire_str){p, p ? rec->len[i] : 0};
     }
-    ev.ts_us = rec->ts_us;
+    if (rec->flags & RING_DEFERRED) ev.message = fl_format(f, rec, &ev.type);
+    ev.ts_us = tr_ticks_to_us(rec->ticks);
     ev.span_id = rec->span_id;
     ev.parent_id = rec->parent_id;
-    ev.duration_us = rec->duration_us;
+    ev.duration_us = rec->kind == WIRE_KIND_SPAN_END
+                         ? tr_ticks_span_us(rec->duration, rec->ticks)
+                         : rec->duration;
     ev.aux = rec->aux;
     ev.count = 1;
     ev.level = rec->level;
     ev.kind = rec->kind;
     if (wire_encoder_add(&f->enc, &ev)) {
-        /* the batch is at its byte limit: send it and retry once */
+        /* the batch is at its byte limit: send it and retry once (a
+         * record always fits an empty batch: ring.c caps its size) */
         fl_flush(f, 0);
         if (wire_encoder_add(&f->enc, &ev)) {
             atomic_fetch_add(&tr.dropped_transport, 1);
@@ -182,6 +212,7 @@ static void *fl_main(void *arg) {
     unsigned poll = interval / 10 < 1 ? 1 : interval / 10 > 5 ? 5 : interval / 10;
     f.last_send_ms = tr_mono_ms();
     while (!atomic_load(&tr.stopping)) {
+        tr_clock_refresh(0);
         uint64_t taken = fl_drain(&f);
         uint64_t now = tr_mono_ms();
         if (f.batch_started_ms && now - f.batch_started_ms >= interval)

@@ -16,7 +16,12 @@
 #include "ring.h"
 #include "trace.h"
 
-enum tr_priority { TR_LOW = 0, TR_MEDIUM = 1, TR_HIGH = 2, TR_CRITICAL = 3 };
+enum tr_priority { TR_LOW = 0, TR_MEDIUM = 1, TR_HIGH = 2, TR_CRITICAL = 3,
+                   TR_INVALID = 4 /* a call site whose type the wire refuses */ };
+
+/* Thread-locals of the hot path use the initial-exec model: a direct
+ * offset from the thread pointer instead of a __tls_get_addr call. */
+#define TR_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
 
 /* The per-ring counters, in this order, in tr_stats_sum()'s output. */
 enum tr_counter { TR_RECORDED, TR_SAMPLED_OUT, TR_DROPPED_FULL, TR_DROPPED_LARGE,
@@ -46,15 +51,38 @@ extern tracer tr;
 /* trace.c */
 ring *tr_thread_ring(void);
 void tr_record(int kind, trace_level level, uint64_t span_id,
-               uint64_t parent_id, uint64_t duration_us, uint64_t aux,
-               const char *const str[RING_NSTR], uint64_t ts_us);
+               uint64_t parent_id, uint64_t duration, uint64_t aux,
+               const char *const str[RING_NSTR], uint64_t ticks);
 uint64_t tr_new_span_id(void);
 void tr_stats_sum(uint64_t out[TR_NCOUNTERS]); /* under reg_lock */
 void tr_fold_ring(const ring *r);           /* under reg_lock */
 
 /* clock.c */
+extern int tr_tsc;
+uint64_t tr_ticks(void); /* hot path: TSC or realtime ns */
+void tr_clock_init(void);
+void tr_clock_refresh(int force);             /* flusher only */
+uint64_t tr_ticks_to_us(uint64_t ticks);      /* flusher only */
+uint64_t tr_ticks_span_us(uint64_t from, uint64_t to); /* flusher only */
 uint64_t tr_now_us(void);
 uint64_t tr_mono_ms(void);
+
+#define TR_MAX_ARGS 9       /* trace_event() arguments after the format */
+#define TR_MAX_STR_ARG 1024 /* longer string arguments are cut */
+
+/* format.c: a trace_event() argument as stored, strings resolved */
+typedef struct tr_farg {
+    uint64_t tag;
+    union {
+        long long i;
+        unsigned long long u;
+        double d;
+        const void *p;
+    } v;
+    const char *s; /* TRACE__T_S: NUL-terminated copy, or NULL */
+} tr_farg;
+size_t tr_format(char *buf, size_t cap, const char *fmt, const tr_farg *args,
+                 unsigned nargs);
 
 /* sampler.c */
 int tr_priority_of(const char *type);

@@ -22,6 +22,9 @@ ring *ring_create(uint64_t cap, unsigned gen) {
         free(r);
         return NULL;
     }
+    /* touch every page now: a page fault later would be a kernel entry on
+     * the producer's hot path */
+    memset(r->buf, 0, cap);
     r->cap = cap;
     /* a record must also fit an empty batch: one string at most */
     r->max_record = (uint32_t)(cap / 4 < WIRE_MAX_STRING ? cap / 4 : WIRE_MAX_STRING);
@@ -89,7 +92,7 @@ int ring_empty(ring *r) {
 
 const char *ring_rec_str(const ring_rec *rec, int which) {
     if (rec->len[which] == RING_ABSENT) return NULL;
-    const char *p = (const char *)(rec + 1);
+    const char *p = (const char *)(rec + 1) + rec->extra;
     for (int i = 0; i < which; i++)
         if (rec->len[i] != RING_ABSENT) p += rec->len[i];
     return p;

@@ -26,11 +26,26 @@ typedef struct ring_rec {
     uint32_t size; /* whole record incl. strings, multiple of 8 */
     uint8_t kind;  /* wire kind or RING_PAD */
     uint8_t level;
-    uint16_t reserved;
-    uint64_t ts_us, span_id, parent_id, duration_us, aux;
+    uint16_t flags;  /* RING_DEFERRED */
+    uint64_t ticks;  /* tr_ticks() when recorded */
+    uint64_t span_id, parent_id;
+    uint64_t duration; /* µs; for SPAN_END the begin's ticks instead */
+    uint64_t aux;
     uint32_t len[5]; /* agent, type, message, metadata, stack; RING_ABSENT */
-    uint32_t pad;
+    uint32_t extra;  /* bytes between this header and the strings */
 } ring_rec;
+
+/* A trace_event() record: its message is still a format and arguments,
+ * in a ring_deferred block of rec->extra bytes after the header; type and
+ * fmt point to string literals, string arguments follow the args. */
+#define RING_DEFERRED 0x1
+typedef struct ring_deferred {
+    const char *type, *fmt;
+    uint32_t nargs, strbytes;
+    struct {
+        uint64_t tag, val; /* strings: val is the length, or UINT64_MAX for NULL */
+    } args[];
+} ring_deferred;
 #define RING_ABSENT 0xFFFFFFFFu
 #define RING_NSTR 5
 

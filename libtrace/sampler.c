@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "../wire/wire.h"
 #include "internal.h"
 
 static int tr_has_prefix(const char *s, const char *prefix) {
@@ -16,6 +17,8 @@ static int tr_has_prefix(const char *s, const char *prefix) {
 }
 
 int tr_priority_of(const char *type) {
+    size_t n = strnlen(type, WIRE_MAX_NAME + 1);
+    if (n == 0 || n > WIRE_MAX_NAME) return TR_INVALID;
     if (!strcmp(type, "agent.created") || !strcmp(type, "agent.error"))
         return TR_CRITICAL;
     if (tr_has_prefix(type, "agent.") || tr_has_prefix(type, "task.") ||
@@ -26,7 +29,7 @@ int tr_priority_of(const char *type) {
     return TR_LOW;
 }
 
-static _Thread_local uint64_t tr_rng_state;
+static TR_TLS uint64_t tr_rng_state;
 
 static uint32_t tr_rng_next(void) {
     uint64_t x = tr_rng_state;
@@ -40,5 +43,6 @@ static uint32_t tr_rng_next(void) {
 
 int tr_keep(int priority, trace_level level) {
     if (priority >= TR_HIGH || level == TRACE_ERROR || tr.sample_all) return 1;
+    if (!tr.sample_threshold) return 0;
     return tr_rng_next() < tr.sample_threshold;
 }

@@ -23,7 +23,7 @@
 tracer tr = {.reg_lock = PTHREAD_MUTEX_INITIALIZER};
 int trace__on;
 
-static _Thread_local ring *tr_tl_ring;
+static TR_TLS ring *tr_tl_ring;
 static pthread_key_t tr_ring_key;
 static pthread_once_t tr_once = PTHREAD_ONCE_INIT;
 
@@ -174,52 +174,144 @@ ring *tr_thread_ring(void) {
 
 /* ---- the record path ---- */
 
-void tr_record(int kind, trace_level level, uint64_t span_id,
-               uint64_t parent_id, uint64_t duration_us, uint64_t aux,
-               const char *const str[RING_NSTR], uint64_t ts_us) {
-    ring *r = tr_thread_ring();
-    if (!r) return;
-    ring_count(&r->recorded);
-    uint32_t len[RING_NSTR];
-    uint64_t size = sizeof(ring_rec);
-    for (int i = 0; i < RING_NSTR; i++) {
-        len[i] = str[i] ? (uint32_t)strnlen(str[i], r->max_record) : RING_ABSENT;
-        if (str[i]) size += len[i];
-    }
-    /* what the collector would reject must not take a batch down with it */
-    if (len[0] == 0 || len[0] > WIRE_MAX_NAME || len[1] == 0 ||
-        len[1] > WIRE_MAX_NAME || (unsigned)level > TRACE_ERROR) {
-        ring_count(&r->dropped_invalid);
-        return;
-    }
-    size = (size + 7) & ~(uint64_t)7;
+/* Reserve a record of `size` bytes (header included, 8-aligned) and fill
+ * the header; NULL, counted, when the ring is full. */
+static ring_rec *tr_rec_begin(ring *r, uint64_t size, int kind,
+                              trace_level level, uint64_t ticks) {
     if (size > r->max_record) {
         ring_count(&r->dropped_large);
-        return;
+        return NULL;
     }
     ring_rec *rec = ring_reserve(r, (uint32_t)size);
     if (!rec) {
         ring_count(&r->dropped_full);
-        return;
+        return NULL;
     }
     rec->size = (uint32_t)size;
     rec->kind = (uint8_t)kind;
     rec->level = (uint8_t)level;
-    rec->reserved = 0;
-    rec->ts_us = ts_us ? ts_us : tr_now_us();
-    rec->span_id = span_id;
-    rec->parent_id = parent_id;
-    rec->duration_us = duration_us;
-    rec->aux = aux;
-    rec->pad = 0;
-    char *p = (char *)(rec + 1);
+    rec->flags = 0;
+    rec->ticks = ticks ? ticks : tr_ticks();
+    rec->span_id = rec->parent_id = rec->duration = rec->aux = 0;
+    rec->extra = 0;
+    return rec;
+}
+
+/* Copy the strings after the header (and after `extra` bytes). */
+static void tr_rec_strings(ring_rec *rec, const char *const str[RING_NSTR],
+                           const uint32_t len[RING_NSTR]) {
+    char *p = (char *)(rec + 1) + rec->extra;
     for (int i = 0; i < RING_NSTR; i++) {
         rec->len[i] = len[i];
-        if (str[i]) {
+        if (len[i] != RING_ABSENT) {
             memcpy(p, str[i], len[i]);
             p += len[i];
         }
     }
+}
+
+/* String lengths and the bytes they need; -1 if agent or type is not a
+ * name the wire accepts (counted: such an event would sink its batch). */
+static int tr_measure(ring *r, const char *const str[RING_NSTR],
+                      uint32_t len[RING_NSTR], uint64_t *bytes,
+                      trace_level level) {
+    *bytes = 0;
+    for (int i = 0; i < RING_NSTR; i++) {
+        len[i] = str[i] ? (uint32_t)strnlen(str[i], r->max_record) : RING_ABSENT;
+        if (str[i]) *bytes += len[i];
+    }
+    if ((str[0] && (len[0] == 0 || len[0] > WIRE_MAX_NAME)) ||
+        (str[1] && (len[1] == 0 || len[1] > WIRE_MAX_NAME)) ||
+        (unsigned)level > TRACE_ERROR) {
+        ring_count(&r->dropped_invalid);
+        return -1;
+    }
+    return 0;
+}
+
+void tr_record(int kind, trace_level level, uint64_t span_id,
+               uint64_t parent_id, uint64_t duration, uint64_t aux,
+               const char *const str[RING_NSTR], uint64_t ticks) {
+    ring *r = tr_thread_ring();
+    if (!r) return;
+    ring_count(&r->recorded);
+    uint32_t len[RING_NSTR];
+    uint64_t bytes;
+    if (tr_measure(r, str, len, &bytes, level)) return;
+    uint64_t size = (sizeof(ring_rec) + bytes + 7) & ~(uint64_t)7;
+    ring_rec *rec = tr_rec_begin(r, size, kind, level, ticks);
+    if (!rec) return;
+    rec->span_id = span_id;
+    rec->parent_id = parent_id;
+    rec->duration = duration;
+    rec->aux = aux;
+    tr_rec_strings(rec, str, len);
+    ring_commit(r, (uint32_t)size);
+}
+
+
+/* The hot path of trace_event(): raw arguments into the ring; the flusher
+ * formats them (format.c). */
+void trace__emitf(trace__site *site, const char *agent, trace_level level,
+                  const char *metadata, const trace__arg *args) {
+    int prio = __atomic_load_n(&site->priority, __ATOMIC_RELAXED);
+    if (prio < 0) {
+        prio = tr_priority_of(site->type);
+        __atomic_store_n(&site->priority, prio, __ATOMIC_RELAXED);
+    }
+    ring *r = tr_thread_ring();
+    if (!r) return;
+    if (!tr_keep(prio, level)) {
+        ring_count(&r->sampled_out);
+        return;
+    }
+    ring_count(&r->recorded);
+    /* the site's type was checked once, when its priority was resolved */
+    size_t alen = agent ? strnlen(agent, WIRE_MAX_NAME + 1) : 0;
+    if (prio == TR_INVALID || alen == 0 || alen > WIRE_MAX_NAME ||
+        (unsigned)level > TRACE_ERROR) {
+        ring_count(&r->dropped_invalid);
+        return;
+    }
+    const char *str[RING_NSTR] = {agent, NULL, NULL, metadata, NULL};
+    uint32_t len[RING_NSTR] = {(uint32_t)alen, RING_ABSENT, RING_ABSENT,
+                               metadata ? (uint32_t)strnlen(metadata, r->max_record)
+                                        : RING_ABSENT,
+                               RING_ABSENT};
+    uint32_t slen[TR_MAX_ARGS];
+    uint64_t strbytes = 0;
+    unsigned n = 0;
+    for (; n < TR_MAX_ARGS && args[n].tag != TRACE__T_END; n++) {
+        if (args[n].tag != TRACE__T_S) continue;
+        slen[n] = args[n].v.s ? (uint32_t)strnlen(args[n].v.s, TR_MAX_STR_ARG) : UINT32_MAX;
+        if (args[n].v.s) strbytes += slen[n];
+    }
+    uint32_t extra = (uint32_t)((sizeof(ring_deferred) + n * 16u + strbytes + 7) & ~7u);
+    uint64_t size = (sizeof(ring_rec) + extra + len[0] +
+                     (len[3] != RING_ABSENT ? len[3] : 0) + 7) & ~(uint64_t)7;
+    ring_rec *rec = tr_rec_begin(r, size, WIRE_KIND_EVENT, level, 0);
+    if (!rec) return;
+    rec->flags = RING_DEFERRED;
+    rec->extra = extra;
+    ring_deferred *d = (ring_deferred *)(rec + 1);
+    d->type = site->type;
+    d->fmt = site->fmt;
+    d->nargs = n;
+    d->strbytes = (uint32_t)strbytes;
+    char *sp = (char *)&d->args[n];
+    for (unsigned i = 0; i < n; i++) {
+        d->args[i].tag = args[i].tag;
+        if (args[i].tag != TRACE__T_S) {
+            d->args[i].val = args[i].v.u;
+        } else if (slen[i] == UINT32_MAX) {
+            d->args[i].val = UINT64_MAX;
+        } else {
+            d->args[i].val = slen[i];
+            memcpy(sp, args[i].v.s, slen[i]);
+            sp += slen[i];
+        }
+    }
+    tr_rec_strings(rec, str, len);
     ring_commit(r, (uint32_t)size);
 }
 
@@ -245,26 +337,6 @@ static int tr_decide(const trace_span *parent, int priority, trace_level level) 
     return tr_keep(priority, level);
 }
 
-void trace__eventf(trace__site *site, const char *agent, trace_level level,
-                   const char *metadata, const char *fmt, ...) {
-    int prio = __atomic_load_n(&site->priority, __ATOMIC_RELAXED);
-    if (prio < 0) {
-        prio = tr_priority_of(site->type);
-        __atomic_store_n(&site->priority, prio, __ATOMIC_RELAXED);
-    }
-    if (!agent || !tr_keep(prio, level)) {
-        tr_count_sampled_out();
-        return;
-    }
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    const char *str[RING_NSTR] = {agent, site->type, msg, metadata, NULL};
-    tr_record(0, level, 0, 0, 0, 0, str, 0);
-}
-
 void trace_emit(const trace_record *rec) {
     if (!tr_on() || !rec || !rec->agent || !rec->type) return;
     if (!tr_decide(rec->parent, tr_priority_of(rec->type), rec->level)) {
@@ -287,11 +359,11 @@ trace_span trace_span_begin(const char *agent, const char *type,
         return s;
     }
     s.id = tr_new_span_id();
-    s.start_us = tr_now_us();
+    s.start = tr_ticks();
     s.dropped = 0;
     const char *str[RING_NSTR] = {agent, type, message, metadata, NULL};
-    tr_record(1, TRACE_INFO, s.id, parent ? parent->id : 0, 0, 0, str,
-              s.start_us);
+    tr_record(WIRE_KIND_SPAN_BEGIN, TRACE_INFO, s.id, parent ? parent->id : 0, 0, 0, str,
+              s.start);
     return s;
 }
 
@@ -303,10 +375,9 @@ void trace_span_end(const trace_span *span, const char *agent,
         tr_count_sampled_out();
         return;
     }
-    uint64_t now = tr_now_us();
     const char *str[RING_NSTR] = {agent, type, message, metadata, NULL};
-    tr_record(2, level, span->id, 0,
-              now > span->start_us ? now - span->start_us : 0, 0, str, now);
+    /* the flusher turns the begin's ticks into the duration */
+    tr_record(WIRE_KIND_SPAN_END, level, span->id, 0, span->start, 0, str, 0);
 }
 
 /* ---- life cycle ---- */
@@ -364,6 +435,7 @@ int trace_init(const trace_config *cfg) {
     tr.producer_id = tr_random_id();
     tr.sample_all = c.sampling_rate >= 1.0;
     tr.sample_threshold = (uint32_t)(c.sampling_rate * 4294967295.0);
+    tr_clock_init();
     atomic_fetch_add(&tr.gen, 1);
     if (tr_transport_open()) return -1;
     if (tr_flusher_start()) {

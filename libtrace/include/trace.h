@@ -138,7 +138,7 @@ void trace_get_stats(trace_stats *out);
  * ------------------------------------------------------------------- */
 typedef struct trace_span {
     uint64_t id;        /* 0: sampled out or tracing off */
-    uint64_t start_us;
+    uint64_t start;     /* the library's clock; opaque */
     int dropped;        /* nonzero: children are dropped too */
 } trace_span;
 
@@ -166,25 +166,20 @@ typedef struct trace_record {
 } trace_record;
 void trace_emit(const trace_record *rec);
 
-/* printf-style events. `type` is static (a string literal); agent and the
- * formatted message are copied. The format is only evaluated when the
- * event is kept, so sampled-out calls cost a few nanoseconds.
+/* printf-style events. `type` and the format are static (string
+ * literals: the compiler checks it). Up to 9 arguments: integers, enums,
+ * floating point, strings (char *, copied) and void * (for %p). The call
+ * stores the raw arguments and returns; the flusher thread formats the
+ * message later, so a kept event costs a few copies, not a vsnprintf, and
+ * the arguments are evaluated only while tracing is on. The compiler
+ * checks format and arguments as for printf (%n is never honoured).
  *   trace_event(agent, "custom.cache", TRACE_DEBUG, "hit %d/%d", h, n);
  *   trace_eventm(agent, "custom.llm", TRACE_INFO, "{\"tokens\":812}", "reply");
  */
 #define trace_event(agent, type, level, ...)                                   \
-    do {                                                                       \
-        static trace__site trace__s = {"" type "", -1};                        \
-        if (__atomic_load_n(&trace__on, __ATOMIC_ACQUIRE))                     \
-            trace__eventf(&trace__s, (agent), (level), NULL, __VA_ARGS__);     \
-    } while (0)
+    trace__EVENT(agent, type, level, NULL, __VA_ARGS__)
 #define trace_eventm(agent, type, level, metadata, ...)                        \
-    do {                                                                       \
-        static trace__site trace__s = {"" type "", -1};                        \
-        if (__atomic_load_n(&trace__on, __ATOMIC_ACQUIRE))                     \
-            trace__eventf(&trace__s, (agent), (level), (metadata),             \
-                          __VA_ARGS__);                                        \
-    } while (0)
+    trace__EVENT(agent, type, level, metadata, __VA_ARGS__)
 #define trace_debug(agent, type, ...) trace_event(agent, type, TRACE_DEBUG, __VA_ARGS__)
 #define trace_info(agent, type, ...)  trace_event(agent, type, TRACE_INFO, __VA_ARGS__)
 #define trace_warn(agent, type, ...)  trace_event(agent, type, TRACE_WARN, __VA_ARGS__)
@@ -248,17 +243,104 @@ void trace_snapshot(const char *agent, const char *state_type,
 /* ---- private: used by the macros above; not part of the API. ---- */
 typedef struct trace__site {
     const char *type;
+    const char *fmt;
     int priority; /* -1 until first use */
 } trace__site;
 extern int trace__on;
-void trace__eventf(trace__site *site, const char *agent, trace_level level,
-                   const char *metadata, const char *fmt, ...)
+
+/* One captured argument: a tag and a 64-bit value. */
+enum { TRACE__T_END, TRACE__T_I, TRACE__T_U, TRACE__T_D, TRACE__T_S, TRACE__T_P };
+typedef struct trace__arg {
+    unsigned long long tag;
+    union {
+        long long i;
+        unsigned long long u;
+        double d;
+        const char *s;
+        const void *p;
+    } v;
+} trace__arg;
+static inline trace__arg trace__arg_i(long long v) { trace__arg a; a.tag = TRACE__T_I; a.v.i = v; return a; }
+static inline trace__arg trace__arg_u(unsigned long long v) { trace__arg a; a.tag = TRACE__T_U; a.v.u = v; return a; }
+static inline trace__arg trace__arg_d(double v) { trace__arg a; a.tag = TRACE__T_D; a.v.d = v; return a; }
+static inline trace__arg trace__arg_s(const char *v) { trace__arg a; a.tag = TRACE__T_S; a.v.s = v; return a; }
+static inline trace__arg trace__arg_p(const void *v) { trace__arg a; a.tag = TRACE__T_P; a.v.p = v; return a; }
+static inline trace__arg trace__arg_end(void) { trace__arg a; a.tag = TRACE__T_END; a.v.u = 0; return a; }
+
+void trace__emitf(trace__site *site, const char *agent, trace_level level,
+                  const char *metadata, const trace__arg *args);
+/* never called: lets the compiler check format against arguments */
+static inline void trace__check_format(const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
+    __attribute__((format(printf, 1, 2)))
 #endif
     ;
+static inline void trace__check_format(const char *fmt, ...) { (void)fmt; }
+
+#ifndef __cplusplus
+#define trace__A(x)                                                            \
+    _Generic((x),                                                              \
+        _Bool: trace__arg_u, unsigned char: trace__arg_u,                      \
+        unsigned short: trace__arg_u, unsigned int: trace__arg_u,              \
+        unsigned long: trace__arg_u, unsigned long long: trace__arg_u,         \
+        float: trace__arg_d, double: trace__arg_d, long double: trace__arg_d,  \
+        char *: trace__arg_s, const char *: trace__arg_s,                      \
+        void *: trace__arg_p, const void *: trace__arg_p,                      \
+        default: trace__arg_i)(x)
+#endif
+
+#define trace__CAT(a, b) trace__CAT_(a, b)
+#define trace__CAT_(a, b) a##b
+#define trace__FMT(...) trace__FMT_(__VA_ARGS__, _)
+#define trace__FMT_(f, ...) f
+#define trace__NARGS(...) trace__NARGS_(__VA_ARGS__, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, _)
+#define trace__NARGS_(f, a1, a2, a3, a4, a5, a6, a7, a8, a9, n, ...) n
+#define trace__ARGV(...) trace__CAT(trace__ARGV_, trace__NARGS(__VA_ARGS__))(__VA_ARGS__)
+#define trace__ARGV_0(f)
+#define trace__ARGV_1(f, a) trace__A(a),
+#define trace__ARGV_2(f, a, b) trace__A(a), trace__A(b),
+#define trace__ARGV_3(f, a, b, c) trace__ARGV_2(f, a, b) trace__A(c),
+#define trace__ARGV_4(f, a, b, c, d) trace__ARGV_3(f, a, b, c) trace__A(d),
+#define trace__ARGV_5(f, a, b, c, d, e) trace__ARGV_4(f, a, b, c, d) trace__A(e),
+#define trace__ARGV_6(f, a, b, c, d, e, g) trace__ARGV_5(f, a, b, c, d, e) trace__A(g),
+#define trace__ARGV_7(f, a, b, c, d, e, g, h) trace__ARGV_6(f, a, b, c, d, e, g) trace__A(h),
+#define trace__ARGV_8(f, a, b, c, d, e, g, h, i) trace__ARGV_7(f, a, b, c, d, e, g, h) trace__A(i),
+#define trace__ARGV_9(f, a, b, c, d, e, g, h, i, j) trace__ARGV_8(f, a, b, c, d, e, g, h, i) trace__A(j),
+
+#define trace__EVENT(agent, type, level, metadata, ...)                        \
+    do {                                                                       \
+        static trace__site trace__s = {"" type "",                             \
+                                       "" trace__FMT(__VA_ARGS__) "", -1};     \
+        if (__atomic_load_n(&trace__on, __ATOMIC_ACQUIRE)) {                   \
+            const trace__arg trace__a[] = {trace__ARGV(__VA_ARGS__)            \
+                                               trace__arg_end()};              \
+            trace__emitf(&trace__s, (agent), (level), (metadata), trace__a);   \
+        }                                                                      \
+        if (0) trace__check_format(__VA_ARGS__);                               \
+    } while (0)
 
 #ifdef __cplusplus
 }
+/* C++ has no _Generic: overloads pick the tag instead. */
+inline trace__arg trace__A(bool v) { return trace__arg_u(v); }
+inline trace__arg trace__A(char v) { return trace__arg_i(v); }
+inline trace__arg trace__A(signed char v) { return trace__arg_i(v); }
+inline trace__arg trace__A(unsigned char v) { return trace__arg_u(v); }
+inline trace__arg trace__A(short v) { return trace__arg_i(v); }
+inline trace__arg trace__A(unsigned short v) { return trace__arg_u(v); }
+inline trace__arg trace__A(int v) { return trace__arg_i(v); }
+inline trace__arg trace__A(unsigned v) { return trace__arg_u(v); }
+inline trace__arg trace__A(long v) { return trace__arg_i(v); }
+inline trace__arg trace__A(unsigned long v) { return trace__arg_u(v); }
+inline trace__arg trace__A(long long v) { return trace__arg_i(v); }
+inline trace__arg trace__A(unsigned long long v) { return trace__arg_u(v); }
+inline trace__arg trace__A(float v) { return trace__arg_d(v); }
+inline trace__arg trace__A(double v) { return trace__arg_d(v); }
+inline trace__arg trace__A(long double v) { return trace__arg_d((double)v); }
+inline trace__arg trace__A(const char *v) { return trace__arg_s(v); }
+inline trace__arg trace__A(char *v) { return trace__arg_s(v); }
+inline trace__arg trace__A(const void *v) { return trace__arg_p(v); }
+inline trace__arg trace__A(void *v) { return trace__arg_p(v); }
+template <typename E> inline trace__arg trace__A(E v) { return trace__arg_i((long long)v); }
 #endif
 #endif /* TRACE_H */

@@ -18,25 +18,25 @@ static void fill(ring_rec *r, uint32_t size, uint64_t seq) {
     r->size = size;
     r->kind = (uint8_t)(seq % 4);
     r->level = (uint8_t)(seq % 3);
-    r->reserved = 0;
-    r->ts_us = seq;
+    r->flags = 0;
+    r->ticks = seq;
     r->span_id = seq * 3;
     r->parent_id = ~seq;
-    r->duration_us = seq ^ 0x5555;
+    r->duration = seq ^ 0x5555;
     r->aux = seq + 1;
     uint32_t body = size - (uint32_t)sizeof(ring_rec);
     r->len[0] = body;
     for (int i = 1; i < RING_NSTR; i++) r->len[i] = RING_ABSENT;
-    r->pad = 0;
+    r->extra = 0;
     uint8_t *p = (uint8_t *)(r + 1);
     for (uint32_t i = 0; i < body; i++) p[i] = (uint8_t)(seq * 31 + i);
 }
 
 /* 1 if rec is intact for seq */
 static int intact(const ring_rec *r, uint64_t seq) {
-    if (r->kind != seq % 4 || r->level != seq % 3 || r->ts_us != seq ||
+    if (r->kind != seq % 4 || r->level != seq % 3 || r->ticks != seq ||
         r->span_id != seq * 3 || r->parent_id != ~seq ||
-        r->duration_us != (seq ^ 0x5555) || r->aux != seq + 1)
+        r->duration != (seq ^ 0x5555) || r->aux != seq + 1)
         return 0;
     uint32_t body = r->size - (uint32_t)sizeof(ring_rec);
     if (r->len[0] != body) return 0;
@@ -357,7 +357,7 @@ static void *consumer(void *arg) {
             if (++idle % 256 == 0) sched_yield(); /* spin a little first */
             continue;
         }
-        uint64_t seq = rec->ts_us;
+        uint64_t seq = rec->ticks;
         if (s->drop_when_full ? seq < expect : seq != expect) s->out_of_order++;
         if (rec->size != size_for(seq) || !intact(rec, seq)) s->damaged++;
         expect = seq + 1;

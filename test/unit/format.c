@@ -1,0 +1,160 @@
+/*
+ * format.c (test) — deferred printf formatting: tr_format() against libc's
+ * snprintf for every conversion the macros can carry, and trace_event()
+ * end to end (arguments captured on the hot path, formatted by the
+ * flusher, decoded from a real ZeroMQ socket).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "check.h"
+#include "internal.h"
+#include "trace.h"
+#include "wire.h"
+
+static uint64_t wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static tr_farg I(long long v) { tr_farg a = {TRACE__T_I, {.i = v}, NULL}; return a; }
+static tr_farg U(unsigned long long v) { tr_farg a = {TRACE__T_U, {.u = v}, NULL}; return a; }
+static tr_farg D(double v) { tr_farg a = {TRACE__T_D, {.d = v}, NULL}; return a; }
+static tr_farg S(const char *v) { tr_farg a = {TRACE__T_S, {0}, v}; return a; }
+
+#define SAME(expect, fmt, ...)                                                 \
+    do {                                                                       \
+        char got[512];                                                         \
+        tr_farg args[] = {__VA_ARGS__};                                        \
+        tr_format(got, sizeof got, fmt, args, sizeof args / sizeof *args);     \
+        CHECKF(strcmp(got, expect) == 0, "format \"%s\": got \"%s\" want \"%s\"", \
+               fmt, got, expect);                                              \
+    } while (0)
+
+static void t_conversions(void) {
+    char want[512];
+    snprintf(want, sizeof want, "%d|%5d|%-5d|%05d|%+d", -42, 7, 7, 7, 7);
+    SAME(want, "%d|%5d|%-5d|%05d|%+d", I(-42), I(7), I(7), I(7), I(7));
+    snprintf(want, sizeof want, "%u %x %X %o %#x", 42u, 255u, 255u, 8u, 255u);
+    SAME(want, "%u %x %X %o %#x", U(42), U(255), U(255), U(8), U(255));
+    snprintf(want, sizeof want, "%lld %llu", -9000000000LL, 18000000000000000000ULL);
+    SAME(want, "%lld %llu", I(-9000000000LL), U(18000000000000000000ULL));
+    snprintf(want, sizeof want, "%.3f %e %g %8.2f", 3.14159, 1e10, 0.5, 2.5);
+    SAME(want, "%.3f %e %g %8.2f", D(3.14159), D(1e10), D(0.5), D(2.5));
+    snprintf(want, sizeof want, "[%s] [%10s] [%-4s] [%.2s]", "abc", "r", "l", "xyz");
+    SAME(want, "[%s] [%10s] [%-4s] [%.2s]", S("abc"), S("r"), S("l"), S("xyz"));
+    snprintf(want, sizeof want, "%c%c 100%%", 'o', 'k');
+    SAME(want, "%c%c 100%%", I('o'), I('k'));
+    snprintf(want, sizeof want, "%*d|%.*f", 6, 42, 2, 1.23456);
+    SAME(want, "%*d|%.*f", I(6), I(42), I(2), D(1.23456));
+    SAME("plain text", "plain text", I(0));
+}
+
+static void t_mismatches_are_safe(void) {
+    SAME("n=(?)", "n=%s", I(5));        /* %s given an integer */
+    SAME("v=3", "v=%d", D(3.9));        /* %d given a double */
+    SAME("x=(null)", "x=%s", S(NULL));
+    char got[64];
+    tr_format(got, sizeof got, "a=%d b=%d", (tr_farg[]){I(1)}, 1);
+    CHECK(strcmp(got, "a=1 b=0") == 0); /* a missing argument reads as 0 */
+    tr_format(got, sizeof got, "%n%d", (tr_farg[]){I(1), I(2)}, 2);
+    CHECK(strcmp(got, "2") == 0);       /* %n is skipped, never written */
+    tr_format(got, sizeof got, "trailing %", NULL, 0);
+    CHECK(strncmp(got, "trailing ", 9) == 0);
+    char tiny[8];
+    tr_format(tiny, sizeof tiny, "%s", (tr_farg[]){S("0123456789")}, 1);
+    CHECK(strcmp(tiny, "0123456") == 0); /* cut, terminated */
+}
+
+/* trace_event() through the real library and a real socket. */
+static void t_end_to_end(void) {
+    void *ctx = zmq_ctx_new(), *pull = zmq_socket(ctx, ZMQ_PULL);
+    char url[64];
+    size_t n = sizeof url;
+    CHECK(zmq_bind(pull, "tcp://127.0.0.1:*") == 0);
+    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, url, &n);
+    trace_config c;
+    trace_config_from_env(&c);
+    snprintf(c.collector_url, sizeof c.collector_url, "%s", url);
+    c.sampling_rate = 1.0;
+    uint64_t before = wall_us();
+    CHECK(trace_init(&c) == 0);
+    char big[3000];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    enum color { RED, GREEN };
+    enum color g = GREEN;
+    void *ptr = NULL;
+    char mutable_str[] = "mutable";
+    trace_event("agent-1", "custom.fmt", TRACE_INFO, "ints %d %u %lld", -1, 2u, 3LL);
+    trace_event("agent-1", "custom.fmt", TRACE_INFO, "mix %s/%s %.1f %d %p", "lit", mutable_str, 2.25, g, ptr);
+    trace_event("agent-1", "custom.fmt", TRACE_INFO, "no args");
+    trace_event("agent-1", "custom.fmt", TRACE_INFO, "nine %d%d%d%d%d%d%d%d%d", 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    trace_eventm("agent-1", "custom.fmt", TRACE_WARN, "{\"k\":1}", "with %s", "metadata");
+    trace_event("agent-1", "custom.fmt", TRACE_INFO, "big %s", big);
+    trace_span sp = trace_span_begin("agent-1", "custom.span", NULL, NULL, NULL);
+    struct timespec d = {0, 30000000};
+    nanosleep(&d, NULL);
+    trace_span_end(&sp, "agent-1", "custom.span", TRACE_INFO, NULL, NULL);
+    trace_shutdown();
+    uint64_t after = wall_us();
+    int spans = 0;
+    const char *want[] = {"ints -1 2 3", "mix lit/mutable 2.2 1 (nil)", "no args",
+                          "nine 123456789", "with metadata", NULL};
+    int got = 0, seen_big = 0;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int timeout = 2000;
+    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    while (zmq_msg_recv(&m, pull, 0) >= 0) {
+        wire_batch b;
+        char err[128];
+        CHECK(wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &b, err, sizeof err) == 0);
+        for (uint32_t i = 0; i < b.hdr.event_count; i++) {
+            const wire_event *e = &b.events[i];
+            /* ticks became epoch microseconds within the run */
+            CHECKF(e->ts_us >= before && e->ts_us <= after, "ts %llu not in [%llu, %llu]",
+                   (unsigned long long)e->ts_us, (unsigned long long)before,
+                   (unsigned long long)after);
+            if (e->kind == WIRE_KIND_SPAN_END) {
+                CHECKF(e->duration_us >= 29000 && e->duration_us < 500000,
+                       "span of a 30 ms sleep lasted %llu us",
+                       (unsigned long long)e->duration_us);
+                spans++;
+            }
+            if (e->kind != WIRE_KIND_EVENT) continue;
+            CHECK(e->type.n == 10 && memcmp(e->type.p, "custom.fmt", 10) == 0);
+            if (e->message.n > 4 && !memcmp(e->message.p, "big ", 4)) {
+                seen_big = 1; /* string arguments are cut at TR_MAX_STR_ARG */
+                CHECK(e->message.n == 4 + TR_MAX_STR_ARG);
+                continue;
+            }
+            CHECKF(got < 5 && e->message.n == strlen(want[got]) &&
+                       !memcmp(e->message.p, want[got], e->message.n),
+                   "event %d: \"%.*s\"", got, (int)e->message.n, e->message.p);
+            if (got == 4)
+                CHECK(e->metadata.n == 7 && !memcmp(e->metadata.p, "{\"k\":1}", 7) &&
+                      e->level == TRACE_WARN);
+            got++;
+        }
+        int final = b.hdr.flags & WIRE_FLAG_FINAL;
+        wire_batch_free(&b);
+        if (final) break;
+    }
+    zmq_msg_close(&m);
+    CHECK(got == 5);
+    CHECK(seen_big);
+    CHECK(spans == 1);
+    zmq_close(pull);
+    zmq_ctx_term(ctx);
+}
+
+int main(void) {
+    check_run("conversions", t_conversions);
+    check_run("mismatches are safe", t_mismatches_are_safe);
+    check_run("end to end", t_end_to_end);
+    return check_main("format");
+}
