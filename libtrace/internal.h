@@ -30,8 +30,6 @@ enum tr_counter { TR_RECORDED, TR_SAMPLED_OUT, TR_DROPPED_FULL, TR_DROPPED_LARGE
 typedef struct tracer {
     trace_config cfg;
     uint64_t producer_id;
-    uint32_t sample_threshold; /* keep if rng < threshold */
-    int sample_all;            /* sampling_rate >= 1 */
     _Atomic unsigned gen;      /* bumped by every trace_init() */
 
     pthread_mutex_t reg_lock; /* guards rings (list links) and folded */
@@ -87,6 +85,7 @@ size_t tr_format(char *buf, size_t cap, const char *fmt, const tr_farg *args,
 /* sampler.c */
 int tr_priority_of(const char *type);
 int tr_keep(int priority, trace_level level);
+void tr_rng_seed(void); /* this thread's draws */
 
 /* flusher.c */
 int tr_flusher_start(void);

@@ -60,6 +60,9 @@ typedef struct ring {
     _Alignas(64) uint8_t *buf;
     uint64_t cap; /* power of two */
     uint32_t max_record;
+    /* the thread's trace__tl_sampled_out (calls sampled out inline, in
+     * trace.h); NULL once the thread has exited. Under the registry lock. */
+    unsigned long long *tl_sampled_out;
     _Atomic int refs;
     _Atomic int orphaned; /* the thread has exited */
     unsigned gen;         /* library generation it belongs to */

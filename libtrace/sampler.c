@@ -29,20 +29,29 @@ int tr_priority_of(const char *type) {
     return TR_LOW;
 }
 
-static TR_TLS uint64_t tr_rng_state;
+/* Shared with the inline decision in trace.h (trace__keep). */
+int trace__sample_all;
+unsigned trace__threshold;
+__thread __attribute__((tls_model("initial-exec"))) unsigned long long trace__tl_rng;
+__thread __attribute__((tls_model("initial-exec"))) unsigned long long trace__tl_sampled_out;
+
+void tr_rng_seed(void) {
+    uint64_t x = (uint64_t)(uintptr_t)&trace__tl_rng ^ tr_ticks() ^ 0x9E3779B97F4A7C15ull;
+    trace__tl_rng = x ? x : 1;
+}
 
 static uint32_t tr_rng_next(void) {
-    uint64_t x = tr_rng_state;
-    if (!x) x = (uint64_t)(uintptr_t)&tr_rng_state ^ tr_now_us() ^ 0x9E3779B97F4A7C15ull;
+    if (!trace__tl_rng) tr_rng_seed();
+    uint64_t x = trace__tl_rng;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    tr_rng_state = x;
+    trace__tl_rng = x;
     return (uint32_t)(x >> 32);
 }
 
 int tr_keep(int priority, trace_level level) {
-    if (priority >= TR_HIGH || level == TRACE_ERROR || tr.sample_all) return 1;
-    if (!tr.sample_threshold) return 0;
-    return tr_rng_next() < tr.sample_threshold;
+    if (priority >= TR_HIGH || level == TRACE_ERROR || trace__sample_all) return 1;
+    if (!trace__threshold) return 0;
+    return tr_rng_next() < trace__threshold;
 }

@@ -127,6 +127,14 @@ static int tr_config_check(const trace_config *c) {
 
 static void tr_thread_exit(void *p) {
     ring *r = p;
+    /* this thread's TLS goes away after us: keep what it counted */
+    pthread_mutex_lock(&tr.reg_lock);
+    if (r->tl_sampled_out) {
+        atomic_fetch_add(&r->sampled_out,
+                         __atomic_load_n(r->tl_sampled_out, __ATOMIC_RELAXED));
+        r->tl_sampled_out = NULL;
+    }
+    pthread_mutex_unlock(&tr.reg_lock);
     atomic_store_explicit(&r->orphaned, 1, memory_order_release);
     ring_unref(r);
 }
@@ -163,6 +171,9 @@ ring *tr_thread_ring(void) {
     pthread_setspecific(tr_ring_key, NULL);
     r = ring_create(tr_ring_bytes(), gen);
     if (!r) return NULL;
+    tr_rng_seed();
+    __atomic_store_n(&trace__tl_sampled_out, 0, __ATOMIC_RELAXED);
+    r->tl_sampled_out = &trace__tl_sampled_out;
     pthread_mutex_lock(&tr.reg_lock);
     r->next = tr.rings;
     tr.rings = r;
@@ -255,13 +266,15 @@ void tr_record(int kind, trace_level level, uint64_t span_id,
 void trace__emitf(trace__site *site, const char *agent, trace_level level,
                   const char *metadata, const trace__arg *args) {
     int prio = __atomic_load_n(&site->priority, __ATOMIC_RELAXED);
+    /* trace__keep() decided already, unless the site or the thread was new */
+    int decided = prio >= 0 && trace__tl_rng != 0;
     if (prio < 0) {
         prio = tr_priority_of(site->type);
         __atomic_store_n(&site->priority, prio, __ATOMIC_RELAXED);
     }
     ring *r = tr_thread_ring();
     if (!r) return;
-    if (!tr_keep(prio, level)) {
+    if (!decided && !tr_keep(prio, level)) {
         ring_count(&r->sampled_out);
         return;
     }
@@ -433,8 +446,8 @@ int trace_init(const trace_config *cfg) {
     memset(tr.folded, 0, sizeof tr.folded);
     if (!c.enabled) return 0;
     tr.producer_id = tr_random_id();
-    tr.sample_all = c.sampling_rate >= 1.0;
-    tr.sample_threshold = (uint32_t)(c.sampling_rate * 4294967295.0);
+    trace__sample_all = c.sampling_rate >= 1.0;
+    trace__threshold = (unsigned)(c.sampling_rate * 4294967295.0);
     tr_clock_init();
     atomic_fetch_add(&tr.gen, 1);
     if (tr_transport_open()) return -1;
@@ -475,7 +488,8 @@ const char *trace_current_trace_id(void) { return tr.cfg.trace_id; }
 
 static void tr_ring_counters(const ring *r, uint64_t c[TR_NCOUNTERS]) {
     c[TR_RECORDED] = atomic_load_explicit(&r->recorded, memory_order_relaxed);
-    c[TR_SAMPLED_OUT] = atomic_load_explicit(&r->sampled_out, memory_order_relaxed);
+    c[TR_SAMPLED_OUT] = atomic_load_explicit(&r->sampled_out, memory_order_relaxed) +
+                        (r->tl_sampled_out ? __atomic_load_n(r->tl_sampled_out, __ATOMIC_RELAXED) : 0);
     c[TR_DROPPED_FULL] = atomic_load_explicit(&r->dropped_full, memory_order_relaxed);
     c[TR_DROPPED_LARGE] = atomic_load_explicit(&r->dropped_large, memory_order_relaxed);
     c[TR_DROPPED_INVALID] = atomic_load_explicit(&r->dropped_invalid, memory_order_relaxed);

@@ -248,6 +248,38 @@ typedef struct trace__site {
 } trace__site;
 extern int trace__on;
 
+/* The sampling decision, inline at the call site, so a sampled-out call
+ * costs a few instructions and no function call. Set by trace_init()
+ * before trace__on. The per-thread state lives in libtrace (initial-exec
+ * TLS: a fixed offset from the thread pointer). */
+extern int trace__sample_all;
+extern unsigned trace__threshold; /* keep when a 32-bit draw is below it */
+#if defined(__GNUC__)
+#define trace__TLS __thread __attribute__((tls_model("initial-exec")))
+#else
+#define trace__TLS _Thread_local
+#endif
+extern trace__TLS unsigned long long trace__tl_rng;         /* 0: not seeded yet */
+extern trace__TLS unsigned long long trace__tl_sampled_out; /* read by the library */
+
+/* Priorities 0 (low) and 1 (medium) are sampled; anything else (-1: not
+ * resolved yet) goes to the library, which decides there. */
+static inline int trace__keep(const int *site_priority, trace_level level) {
+    int p = __atomic_load_n(site_priority, __ATOMIC_RELAXED);
+    unsigned long long x = trace__tl_rng;
+    if (p < 0 || p > 1 || level == TRACE_ERROR || trace__sample_all || !x)
+        return 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    trace__tl_rng = x;
+    if ((unsigned)(x >> 32) < trace__threshold) return 1;
+    /* single writer: a plain store the library may read at any time */
+    __atomic_store_n(&trace__tl_sampled_out, trace__tl_sampled_out + 1,
+                     __ATOMIC_RELAXED);
+    return 0;
+}
+
 /* One captured argument: a tag and a 64-bit value. */
 enum { TRACE__T_END, TRACE__T_I, TRACE__T_U, TRACE__T_D, TRACE__T_S, TRACE__T_P };
 typedef struct trace__arg {
@@ -311,7 +343,8 @@ static inline void trace__check_format(const char *fmt, ...) { (void)fmt; }
     do {                                                                       \
         static trace__site trace__s = {"" type "",                             \
                                        "" trace__FMT(__VA_ARGS__) "", -1};     \
-        if (__atomic_load_n(&trace__on, __ATOMIC_ACQUIRE)) {                   \
+        if (__atomic_load_n(&trace__on, __ATOMIC_ACQUIRE) &&                   \
+            trace__keep(&trace__s.priority, (level))) {                        \
             const trace__arg trace__a[] = {trace__ARGV(__VA_ARGS__)            \
                                                trace__arg_end()};              \
             trace__emitf(&trace__s, (agent), (level), (metadata), trace__a);   \
