@@ -136,6 +136,7 @@ static void scaling(void) {
     trace_config_from_env(&cfg);
     cfg.sampling_rate = 1.0;
     cfg.ring_kb = 32768;
+    cfg.adaptive = 0;
     if (trace_init(&cfg)) exit(1);
     struct timespec connect = {0, 200000000};
     nanosleep(&connect, NULL);
@@ -169,6 +170,7 @@ static void with_config(const char *name, payload p, long calls, int enabled,
     cfg.enabled = enabled;
     cfg.sampling_rate = rate;
     cfg.ring_kb = 32768;
+    cfg.adaptive = 0; /* measure the configured rate, not the adapted one */
     if (trace_init(&cfg)) { /* the flusher starts here, before pinning */
         fprintf(stderr, "bench: trace_init failed\n");
         exit(1);

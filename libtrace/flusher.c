@@ -213,6 +213,7 @@ static void *fl_main(void *arg) {
     f.last_send_ms = tr_mono_ms();
     while (!atomic_load(&tr.stopping)) {
         tr_clock_refresh(0);
+        tr_sampler_tick();
         uint64_t taken = fl_drain(&f);
         uint64_t now = tr_mono_ms();
         if (f.batch_started_ms && now - f.batch_started_ms >= interval)

@@ -101,6 +101,14 @@ static void hk_emit(const char *agent, const char *type, trace_level level,
     trace_emit(&r);
 }
 
+/* Both ends of a message decide by its id, so they are kept together. */
+static void hk_emit_message(const char *agent, const char *type,
+                            const char *message, const char *metadata,
+                            const char *msg_id) {
+    trace_record r = {agent, type, TRACE_INFO, message, metadata, NULL, NULL, 0};
+    tr_emit(&r, tr_keep_hashed(msg_id, TRACE_INFO));
+}
+
 void trace_agent_spawn(const char *agent, const char *agent_type,
                        const char *spawned_by) {
     if (!hk_on()) return;
@@ -196,7 +204,7 @@ void trace_message_sent(const char *from, const char *to, const char *msg_id,
     js_open(&j);
     js_str(&j, "to", to);
     js_str(&j, "msgId", msg_id);
-    hk_emit(from, "message.sent", TRACE_INFO, summary, js_close(&j), NULL, NULL);
+    hk_emit_message(from, "message.sent", summary, js_close(&j), msg_id);
 }
 
 void trace_message_received(const char *to, const char *from,
@@ -206,7 +214,7 @@ void trace_message_received(const char *to, const char *from,
     js_open(&j);
     js_str(&j, "from", from);
     js_str(&j, "msgId", msg_id);
-    hk_emit(to, "message.received", TRACE_INFO, NULL, js_close(&j), NULL, NULL);
+    hk_emit_message(to, "message.received", NULL, js_close(&j), msg_id);
 }
 
 void trace_coordination(const char *agent, const char *decision,

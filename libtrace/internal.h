@@ -42,12 +42,14 @@ typedef struct tracer {
     void *zctx, *zsock;
     _Atomic uint64_t sent, batches, dropped_transport; /* flusher writes */
     _Atomic uint64_t span_seq;
+    double cpu_share; /* flusher: the process's CPU use, last second */
 } tracer;
 
 extern tracer tr;
 
 /* trace.c */
 ring *tr_thread_ring(void);
+void tr_emit(const trace_record *rec, int decision); /* -1: decide */
 void tr_record(int kind, trace_level level, uint64_t span_id,
                uint64_t parent_id, uint64_t duration, uint64_t aux,
                const char *const str[RING_NSTR], uint64_t ticks);
@@ -84,7 +86,16 @@ size_t tr_format(char *buf, size_t cap, const char *fmt, const tr_farg *args,
 
 /* sampler.c */
 int tr_priority_of(const char *type);
+int tr_site_word(const char *type); /* a call site's priority word */
 int tr_keep(int priority, trace_level level);
+int tr_keep_hashed(const char *key, trace_level level);
+int tr_filters_set(const char *spec); /* -1: invalid, reported */
+int tr_filtered(const char *type, const char *agent, trace_level level);
+void tr_sampler_init(double base_rate);
+void tr_rate_set(double rate);
+double tr_rate_in_force(void);
+void tr_sampler_adapt(double cpu_share);
+void tr_sampler_tick(void); /* flusher only */
 void tr_rng_seed(void); /* this thread's draws */
 
 /* flusher.c */

@@ -53,6 +53,20 @@ static void tr_env_uint(const char *name, unsigned *dst, unsigned lo,
         *dst = (unsigned)n;
 }
 
+static int tr_env_bool(const char *name, int dflt) {
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+        !strcasecmp(v, "off"))
+        return 0;
+    if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+        !strcasecmp(v, "on"))
+        return 1;
+    fprintf(stderr, "libtrace: %s=%s is not a boolean; using %s\n", name, v,
+            dflt ? "on" : "off");
+    return dflt;
+}
+
 static void tr_default_trace_id(char *dst, size_t cap) {
     uint32_t r = 0;
     if (getrandom(&r, sizeof r, 0) != sizeof r) r = (uint32_t)tr_now_us();
@@ -67,23 +81,13 @@ static void tr_default_trace_id(char *dst, size_t cap) {
 void trace_config_from_env(trace_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->collector_url, "tcp://127.0.0.1:5555");
-    cfg->enabled = 1;
     cfg->sampling_rate = 0.1;
     cfg->max_events_per_batch = 100;
     cfg->flush_interval_ms = 50;
     cfg->ring_kb = 256;
     tr_env_str("TRACE_COLLECTOR_URL", cfg->collector_url,
                sizeof cfg->collector_url);
-    const char *en = getenv("TRACING_ENABLED");
-    if (en && *en) {
-        if (!strcmp(en, "0") || !strcasecmp(en, "false") ||
-            !strcasecmp(en, "no") || !strcasecmp(en, "off"))
-            cfg->enabled = 0;
-        else if (strcmp(en, "1") && strcasecmp(en, "true") &&
-                 strcasecmp(en, "yes") && strcasecmp(en, "on"))
-            fprintf(stderr, "libtrace: TRACING_ENABLED=%s is not a boolean; "
-                            "tracing stays on\n", en);
-    }
+    cfg->enabled = tr_env_bool("TRACING_ENABLED", 1);
     const char *sr = getenv("TRACE_SAMPLING_RATE");
     if (sr && *sr) {
         char *end;
@@ -97,6 +101,8 @@ void trace_config_from_env(trace_config *cfg) {
     tr_env_uint("MAX_EVENTS_PER_BATCH", &cfg->max_events_per_batch, 1, 10000);
     tr_env_uint("FLUSH_INTERVAL_MS", &cfg->flush_interval_ms, 1, 60000);
     tr_env_uint("TRACE_RING_KB", &cfg->ring_kb, 16, 65536);
+    cfg->adaptive = tr_env_bool("TRACE_ADAPTIVE", 1);
+    tr_env_str("TRACE_FILTERS", cfg->filters, sizeof cfg->filters);
     tr_default_trace_id(cfg->trace_id, sizeof cfg->trace_id);
     tr_env_str("TRACE_ID", cfg->trace_id, sizeof cfg->trace_id);
     tr_env_str("TRACE_SESSION_ID", cfg->session_id, sizeof cfg->session_id);
@@ -119,6 +125,8 @@ static int tr_config_check(const trace_config *c) {
         why = "flush_interval_ms must be in 1..60000";
     else if (c->ring_kb < 16 || c->ring_kb > 65536)
         why = "ring_kb must be in 16..65536";
+    else if (!memchr(c->filters, 0, sizeof c->filters))
+        why = "filters is not terminated";
     if (why) fprintf(stderr, "libtrace: invalid configuration: %s\n", why);
     return why ? -1 : 0;
 }
@@ -265,16 +273,20 @@ void tr_record(int kind, trace_level level, uint64_t span_id,
  * formats them (format.c). */
 void trace__emitf(trace__site *site, const char *agent, trace_level level,
                   const char *metadata, const trace__arg *args) {
-    int prio = __atomic_load_n(&site->priority, __ATOMIC_RELAXED);
-    /* trace__keep() decided already, unless the site or the thread was new */
-    int decided = prio >= 0 && trace__tl_rng != 0;
-    if (prio < 0) {
-        prio = tr_priority_of(site->type);
-        __atomic_store_n(&site->priority, prio, __ATOMIC_RELAXED);
+    int word = __atomic_load_n(&site->priority, __ATOMIC_RELAXED);
+    /* trace__keep() decided already unless the site was not resolved for
+     * this generation, carries a filter, or the thread was new */
+    int fresh = word >= 0 && (word >> 4) == trace__site_gen;
+    if (!fresh) {
+        word = tr_site_word(site->type);
+        __atomic_store_n(&site->priority, word, __ATOMIC_RELAXED);
     }
+    int prio = word & 7, flagged = (word >> 3) & 1;
+    int decided = fresh && !flagged && trace__tl_rng != 0;
     ring *r = tr_thread_ring();
     if (!r) return;
-    if (!decided && !tr_keep(prio, level)) {
+    if ((flagged && agent && tr_filtered(site->type, agent, level)) ||
+        (!decided && !tr_keep(prio, level))) {
         ring_count(&r->sampled_out);
         return;
     }
@@ -342,32 +354,38 @@ uint64_t tr_new_span_id(void) {
     return ((tr.producer_id & 0xFFFFFF) << 40) | ((n + 1) & 0xFFFFFFFFFFull);
 }
 
-/* Decide sampling for an event under `parent`: children follow their
- * span; everything else follows its priority. */
-static int tr_decide(const trace_span *parent, int priority, trace_level level) {
+/* Decide for an event under `parent`: filters first, then children
+ * follow their span, everything else its priority. */
+static int tr_decide(const trace_span *parent, const char *type,
+                     const char *agent, trace_level level) {
+    if (tr_filtered(type, agent, level)) return 0;
     if (parent && parent->dropped) return 0;
     if (parent && parent->id) return 1;
-    return tr_keep(priority, level);
+    return tr_keep(tr_priority_of(type), level);
 }
 
-void trace_emit(const trace_record *rec) {
+void tr_emit(const trace_record *rec, int decision) {
     if (!tr_on() || !rec || !rec->agent || !rec->type) return;
-    if (!tr_decide(rec->parent, tr_priority_of(rec->type), rec->level)) {
+    if (decision < 0) decision = tr_decide(rec->parent, rec->type, rec->agent, rec->level);
+    else if (decision && tr_filtered(rec->type, rec->agent, rec->level)) decision = 0;
+    if (!decision) {
         tr_count_sampled_out();
         return;
     }
     const char *str[RING_NSTR] = {rec->agent, rec->type, rec->message,
                                   rec->metadata, rec->stack_trace};
-    tr_record(0, rec->level, 0, rec->parent ? rec->parent->id : 0,
+    tr_record(WIRE_KIND_EVENT, rec->level, 0, rec->parent ? rec->parent->id : 0,
               rec->duration_us, 0, str, 0);
 }
+
+void trace_emit(const trace_record *rec) { tr_emit(rec, -1); }
 
 trace_span trace_span_begin(const char *agent, const char *type,
                             const trace_span *parent, const char *message,
                             const char *metadata) {
     trace_span s = {0, 0, 1};
     if (!tr_on() || !agent || !type) return s;
-    if (!tr_decide(parent, tr_priority_of(type), TRACE_INFO)) {
+    if (!tr_decide(parent, type, agent, TRACE_INFO)) {
         tr_count_sampled_out();
         return s;
     }
@@ -446,8 +464,10 @@ int trace_init(const trace_config *cfg) {
     memset(tr.folded, 0, sizeof tr.folded);
     if (!c.enabled) return 0;
     tr.producer_id = tr_random_id();
-    trace__sample_all = c.sampling_rate >= 1.0;
-    trace__threshold = (unsigned)(c.sampling_rate * 4294967295.0);
+    if (tr_filters_set(c.filters)) return -1;
+    tr_sampler_init(c.sampling_rate);
+    /* every call site re-resolves its priority against these filters */
+    __atomic_fetch_add(&trace__site_gen, 1, __ATOMIC_RELAXED);
     tr_clock_init();
     atomic_fetch_add(&tr.gen, 1);
     if (tr_transport_open()) return -1;

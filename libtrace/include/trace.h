@@ -38,6 +38,12 @@
  *     high      other agent.*, task.*, topology.*, snapshots          never sampled out
  *     medium    message.*, coordination.*                            sampled at sampling_rate
  *     low       everything else (custom.*, system.*, debug)          sampled at sampling_rate
+ *   Adaptive sampling (on by default): every second the flusher looks at
+ *   the process's CPU use; above 80 % of the machine it halves the rate in
+ *   force, below 20 % it doubles it back, never above sampling_rate.
+ *   Sampling is decided per span: a kept span keeps its children. Message
+ *   events are decided by their msg_id, so a kept message.sent keeps its
+ *   message.received. Filters (below) drop what a person does not want.
  *
  * THREADS AND FORK
  *   All functions are thread-safe. trace_init()/trace_shutdown() must not
@@ -79,6 +85,15 @@ typedef enum trace_level {
  *   TRACE_ID              trace to contribute to default: generated, unique
  *   TRACE_SESSION_ID      session the trace is in default: the trace id
  *   TRACE_RING_KB         per-thread ring size   default 256 (16 .. 65536)
+ *   TRACE_ADAPTIVE        0/1: adapt the rate to CPU use      default 1
+ *   TRACE_FILTERS         rules that drop events, ';'-separated, each
+ *                         TYPE_PREFIX[@AGENT_PREFIX][>=LEVEL]: events whose
+ *                         type (and agent) start with the prefixes are
+ *                         dropped unless at LEVEL (debug|info|warn|error)
+ *                         or above; without >=LEVEL all are dropped.
+ *                         "custom.;message.@coder->=warn" drops custom.*
+ *                         and the coders' messages below warn. Critical
+ *                         events (agent.created, agent.error) always pass.
  * An invalid value is reported on stderr and the default is used. */
 typedef struct trace_config {
     char collector_url[256];
@@ -89,6 +104,8 @@ typedef struct trace_config {
     unsigned max_events_per_batch;
     unsigned flush_interval_ms;
     unsigned ring_kb;         /* bytes of ring per producing thread / 1024 */
+    int adaptive;             /* adapt the sampling rate to CPU use */
+    char filters[512];        /* TRACE_FILTERS syntax; "" = none */
 } trace_config;
 
 /* Fill *cfg with defaults overridden by the environment. */
@@ -252,8 +269,9 @@ extern int trace__on;
  * costs a few instructions and no function call. Set by trace_init()
  * before trace__on. The per-thread state lives in libtrace (initial-exec
  * TLS: a fixed offset from the thread pointer). */
-extern int trace__sample_all;
-extern unsigned trace__threshold; /* keep when a 32-bit draw is below it */
+extern int trace__sample_all;     /* rate in force is 1 */
+extern unsigned trace__threshold; /* else keep when a 32-bit draw is below it */
+extern int trace__site_gen;       /* site priorities older than this are stale */
 #if defined(__GNUC__)
 #define trace__TLS __thread __attribute__((tls_model("initial-exec")))
 #else
@@ -262,18 +280,21 @@ extern unsigned trace__threshold; /* keep when a 32-bit draw is below it */
 extern trace__TLS unsigned long long trace__tl_rng;         /* 0: not seeded yet */
 extern trace__TLS unsigned long long trace__tl_sampled_out; /* read by the library */
 
-/* Priorities 0 (low) and 1 (medium) are sampled; anything else (-1: not
- * resolved yet) goes to the library, which decides there. */
+/* A site's priority word: (generation << 4) | flags << 3 | priority.
+ * Priorities 0 (low) and 1 (medium) of the current generation, with no
+ * filter on the site, are sampled here; anything else (-1: not resolved
+ * yet) goes to the library, which decides there. */
 static inline int trace__keep(const int *site_priority, trace_level level) {
     int p = __atomic_load_n(site_priority, __ATOMIC_RELAXED);
     unsigned long long x = trace__tl_rng;
-    if (p < 0 || p > 1 || level == TRACE_ERROR || trace__sample_all || !x)
+    if (p < 0 || (p & 15) > 1 || (p >> 4) != __atomic_load_n(&trace__site_gen, __ATOMIC_RELAXED) ||
+        level == TRACE_ERROR || __atomic_load_n(&trace__sample_all, __ATOMIC_RELAXED) || !x)
         return 1;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
     trace__tl_rng = x;
-    if ((unsigned)(x >> 32) < trace__threshold) return 1;
+    if ((unsigned)(x >> 32) < __atomic_load_n(&trace__threshold, __ATOMIC_RELAXED)) return 1;
     /* single writer: a plain store the library may read at any time */
     __atomic_store_n(&trace__tl_sampled_out, trace__tl_sampled_out + 1,
                      __ATOMIC_RELAXED);

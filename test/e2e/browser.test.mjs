@@ -38,7 +38,7 @@ test('the page loads, lists the trace and shows live events', async (t) => {
 
   // start the swarm only now: its events must arrive live
   const swarm = spawn(join(BUILD, 'bin', 'swarm-demo'), ['--agents', '5', '--duration', '4', '--speed', '3', '--quiet'], {
-    env: { ...process.env, TRACE_COLLECTOR_URL: c.ingest, TRACE_SAMPLING_RATE: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TRACE_COLLECTOR_URL: c.ingest, TRACE_SAMPLING_RATE: '1', TRACE_ADAPTIVE: '0' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   swarm.stdout.on('data', (d) => { out += d; });

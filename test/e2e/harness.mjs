@@ -61,7 +61,8 @@ export async function startCollector(t, { db, token, ui = UI_DIR, ingest = 'tcp:
 /** Run swarm-demo to completion; returns its parsed final stats line. */
 export async function runSwarm(ingest, args, env = {}) {
   const proc = spawn(join(BUILD, 'bin', 'swarm-demo'), ['--quiet', ...args], {
-    env: { ...process.env, TRACE_COLLECTOR_URL: ingest, TRACE_SAMPLING_RATE: '1', ...env },
+    // exact counts: every event kept, whatever the CPU load of the test machine
+    env: { ...process.env, TRACE_COLLECTOR_URL: ingest, TRACE_SAMPLING_RATE: '1', TRACE_ADAPTIVE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '', err = '';

@@ -101,7 +101,7 @@ test('batches are self-contained: a restarted collector on the same port keeps t
   const { spawn } = await import('node:child_process');
   const { BUILD } = await import('./harness.mjs');
   const swarm = spawn(join(BUILD, 'bin', 'swarm-demo'), ['--agents', '4', '--duration', '6', '--speed', '5', '--quiet'], {
-    env: { ...process.env, TRACE_COLLECTOR_URL: ingest, TRACE_SAMPLING_RATE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TRACE_COLLECTOR_URL: ingest, TRACE_SAMPLING_RATE: '1', TRACE_ADAPTIVE: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   swarm.stdout.on('data', (d) => { out += d; });
