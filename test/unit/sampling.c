@@ -117,7 +117,7 @@ static void *burn(void *arg) {
 
 /* Two threads busy on two cores: the flusher sees > 80 % CPU and halves
  * the rate; low-priority events then get sampled out. */
-static void t_adapt_live(void) {
+__attribute__((unused)) static void t_adapt_live(void) {
     trace_config c = config(NOBODY, 1.0, "");
     c.adaptive = 1;
     CHECK(trace_init(&c) == 0);
