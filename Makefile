@@ -27,7 +27,7 @@ CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null)
 CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 
 LIB_SRC  := libtrace/trace.c libtrace/ring.c libtrace/flusher.c libtrace/sampler.c libtrace/format.c \
-            libtrace/clock.c libtrace/hooks.c wire/wire.c
+            libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c wire/wire.c
 COLL_SRC := collector/main.c collector/ingest.c collector/store.c collector/stream.c \
             collector/api.c collector/db.c collector/json.c collector/smap.c \
             collector/log.c wire/wire.c

@@ -29,7 +29,7 @@ enum {
     ST_TRACE_INSERT, ST_TRACE_FIND, ST_TRACE_UPDATE, ST_TRACE_END,
     ST_TRACE_SUMMARY, ST_AGENT_INSERT, ST_AGENT_FIND, ST_AGENT_TYPE,
     ST_AGENT_COUNT, ST_TYPE_INSERT, ST_TYPE_FIND, ST_EVENT_INSERT, ST_SNAPSHOT_INSERT, ST_PRODUCER_GET,
-    ST_PRODUCER_PUT, ST_PRODUCERS_OPEN, ST_COUNT
+    ST_PRODUCER_PUT, ST_PRODUCERS_OPEN, ST_METRIC_INSERT, ST_COUNT
 };
 
 static const char *store_sql[ST_COUNT] = {
@@ -72,6 +72,10 @@ static const char *store_sql[ST_COUNT] = {
         "last_seq = max(last_seq, ?4), batches = batches + 1, "
         "events = events + ?5, dropped_reported = dropped_reported + ?6, "
         "seq_gaps = seq_gaps + ?7, finished = ?8",
+    [ST_METRIC_INSERT] =
+        "INSERT INTO metrics(ts, metric_type, value, unit, metadata) "
+        "VALUES(?1, 'tracing.overhead', coalesce(json_extract(?2, '$.hotPathUs'), 0), "
+        "'us', json_set(?2, '$.producer', ?3, '$.trace', ?4))",
     [ST_PRODUCERS_OPEN] =
         "SELECT count(*) FROM producers WHERE trace_id = ?1 AND finished = 0",
 };
@@ -253,6 +257,25 @@ static int store_snapshot(store *s, int64_t trace_id, int64_t agent_id,
     return rc;
 }
 
+/* libtrace's own cost report (selfmon.c) is a metric, not a swarm event. */
+static int store_is_overhead(const wire_event *e) {
+    return e->agent.n == 8 && !memcmp(e->agent.p, "libtrace", 8) &&
+           e->type.n == 15 && !memcmp(e->type.p, "system.overhead", 15) &&
+           e->metadata.p;
+}
+
+static void store_overhead(store *s, const wire_batch *b, const char *trace,
+                           const wire_event *e) {
+    char producer[20];
+    snprintf(producer, sizeof producer, "%016llx", (unsigned long long)b->hdr.producer_id);
+    sqlite3_stmt *st = s->st[ST_METRIC_INSERT];
+    sqlite3_bind_int64(st, 1, (int64_t)e->ts_us);
+    bind_str(st, 2, e->metadata);
+    sqlite3_bind_text(st, 3, producer, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, trace, -1, SQLITE_TRANSIENT);
+    store_step(s, ST_METRIC_INSERT);
+}
+
 static void bind_opt_int(sqlite3_stmt *st, int i, int present, int64_t v) {
     if (present) sqlite3_bind_int64(st, i, v);
     else sqlite3_bind_null(st, i);
@@ -355,6 +378,10 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     uint64_t stored = 0;
     for (uint32_t i = 0; i < b->hdr.event_count; i++) {
         const wire_event *e = &b->events[i];
+        if (store_is_overhead(e)) {
+            store_overhead(s, b, trace, e);
+            continue;
+        }
         int64_t agent_id = store_agent_id(s, trace_id, e->agent);
         if (agent_id < 0) continue;
         if ((int64_t)e->ts_us > max_ts) max_ts = (int64_t)e->ts_us;
@@ -363,6 +390,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
             store_snapshot(s, trace_id, agent_id, e);
             continue;
         }
+
         int created;
         int64_t type_id = store_intern(s, &s->types, e->type.p, e->type.n,
                                        ST_TYPE_INSERT, ST_TYPE_FIND, 0, e->type,

@@ -32,6 +32,7 @@ typedef struct flusher {
     int final_phase;
     uint64_t deadline_ms; /* of the final phase */
     char msg[4096];       /* a formatted message, until encoded */
+    uint32_t selfmon_events; /* in the current batch: not the producers' */
 } flusher;
 
 static void fl_begin(flusher *f) {
@@ -77,7 +78,8 @@ static void fl_flush(flusher *f, int final) {
     h.dropped_ring_full = fl_delta(total[0], f->reported[0]);
     h.dropped_transport = fl_delta(total[1], f->reported[1]);
     h.dropped_other = fl_delta(total[2], f->reported[2]);
-    uint32_t n = wire_encoder_count(&f->enc);
+    /* the producers' events; libtrace's own reports are not theirs to count */
+    uint32_t n = wire_encoder_count(&f->enc) - f->selfmon_events;
     const uint8_t *msg;
     size_t len;
     if (wire_encoder_finish(&f->enc, &h, &msg, &len) == 0 &&
@@ -95,6 +97,7 @@ static void fl_flush(flusher *f, int final) {
     }
     f->last_send_ms = tr_mono_ms();
     f->batch_started_ms = 0;
+    f->selfmon_events = 0;
     fl_begin(f);
 }
 
@@ -156,6 +159,24 @@ static void fl_add(flusher *f, const ring_rec *rec) {
         fl_flush(f, 0);
 }
 
+/* A system.overhead event straight into the batch (selfmon.c). */
+static void fl_overhead(flusher *f, int force) {
+    char meta[768];
+    if (!tr_selfmon_due(meta, sizeof meta, force)) return;
+    wire_event ev = {0};
+    ev.agent = (wire_str){"libtrace", 8};
+    ev.type = (wire_str){"system.overhead", 15};
+    ev.message = (wire_str){"tracing overhead", 16};
+    ev.metadata = (wire_str){meta, (uint32_t)strlen(meta)};
+    ev.ts_us = tr_now_us();
+    ev.count = 1;
+    ev.level = TRACE_DEBUG;
+    if (wire_encoder_add(&f->enc, &ev) == 0) {
+        f->selfmon_events++;
+        if (!f->batch_started_ms) f->batch_started_ms = tr_mono_ms();
+    }
+}
+
 /* Drain every ring; free rings whose thread has exited and that are empty.
  * Returns the number of events taken. */
 static uint64_t fl_drain(flusher *f) {
@@ -214,6 +235,7 @@ static void *fl_main(void *arg) {
     while (!atomic_load(&tr.stopping)) {
         tr_clock_refresh(0);
         tr_sampler_tick();
+        fl_overhead(&f, 0);
         uint64_t taken = fl_drain(&f);
         uint64_t now = tr_mono_ms();
         if (f.batch_started_ms && now - f.batch_started_ms >= interval)
@@ -227,6 +249,7 @@ static void *fl_main(void *arg) {
     f.final_phase = 1;
     f.deadline_ms = tr_mono_ms() + TR_SHUTDOWN_BUDGET_MS;
     fl_drain(&f);
+    fl_overhead(&f, 1);
     fl_flush(&f, 1);
     wire_encoder_free(&f.enc);
     return NULL;

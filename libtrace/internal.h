@@ -98,6 +98,10 @@ void tr_sampler_adapt(double cpu_share);
 void tr_sampler_tick(void); /* flusher only */
 void tr_rng_seed(void); /* this thread's draws */
 
+/* selfmon.c */
+void tr_selfmon_init(void);
+int tr_selfmon_due(char *buf, size_t cap, int force); /* flusher only */
+
 /* flusher.c */
 int tr_flusher_start(void);
 void tr_flusher_stop(void);

@@ -102,6 +102,8 @@ void trace_config_from_env(trace_config *cfg) {
     tr_env_uint("FLUSH_INTERVAL_MS", &cfg->flush_interval_ms, 1, 60000);
     tr_env_uint("TRACE_RING_KB", &cfg->ring_kb, 16, 65536);
     cfg->adaptive = tr_env_bool("TRACE_ADAPTIVE", 1);
+    cfg->overhead_interval_ms = 5000;
+    tr_env_uint("TRACE_OVERHEAD_INTERVAL_MS", &cfg->overhead_interval_ms, 0, 3600000);
     tr_env_str("TRACE_FILTERS", cfg->filters, sizeof cfg->filters);
     tr_default_trace_id(cfg->trace_id, sizeof cfg->trace_id);
     tr_env_str("TRACE_ID", cfg->trace_id, sizeof cfg->trace_id);
@@ -125,6 +127,8 @@ static int tr_config_check(const trace_config *c) {
         why = "flush_interval_ms must be in 1..60000";
     else if (c->ring_kb < 16 || c->ring_kb > 65536)
         why = "ring_kb must be in 16..65536";
+    else if (c->overhead_interval_ms > 3600000)
+        why = "overhead_interval_ms must be at most 3600000";
     else if (!memchr(c->filters, 0, sizeof c->filters))
         why = "filters is not terminated";
     if (why) fprintf(stderr, "libtrace: invalid configuration: %s\n", why);
@@ -469,6 +473,7 @@ int trace_init(const trace_config *cfg) {
     /* every call site re-resolves its priority against these filters */
     __atomic_fetch_add(&trace__site_gen, 1, __ATOMIC_RELAXED);
     tr_clock_init();
+    tr_selfmon_init();
     atomic_fetch_add(&tr.gen, 1);
     if (tr_transport_open()) return -1;
     if (tr_flusher_start()) {

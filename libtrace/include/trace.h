@@ -86,6 +86,9 @@ typedef enum trace_level {
  *   TRACE_SESSION_ID      session the trace is in default: the trace id
  *   TRACE_RING_KB         per-thread ring size   default 256 (16 .. 65536)
  *   TRACE_ADAPTIVE        0/1: adapt the rate to CPU use      default 1
+ *   TRACE_OVERHEAD_INTERVAL_MS  how often libtrace reports its own cost
+ *                         as a "system.overhead" event from agent
+ *                         "libtrace" (0 = never)              default 5000
  *   TRACE_FILTERS         rules that drop events, ';'-separated, each
  *                         TYPE_PREFIX[@AGENT_PREFIX][>=LEVEL]: events whose
  *                         type (and agent) start with the prefixes are
@@ -105,6 +108,7 @@ typedef struct trace_config {
     unsigned flush_interval_ms;
     unsigned ring_kb;         /* bytes of ring per producing thread / 1024 */
     int adaptive;             /* adapt the sampling rate to CPU use */
+    unsigned overhead_interval_ms; /* system.overhead events; 0 = none */
     char filters[512];        /* TRACE_FILTERS syntax; "" = none */
 } trace_config;
 

@@ -27,6 +27,11 @@ test('every event the swarm sent is stored, served by REST and streamed over Web
   const stored = await waitFor(async () => { const r = await count(); return r.events + r.snapshots === swarm.sent && r; },
     { what: `${swarm.sent} rows in SQLite` });
   assert.ok(stored.snapshots > 0, 'the swarm records snapshots');
+  // libtrace's own cost reports land in metrics, not among the swarm's events
+  const overhead = sql(db, "SELECT json_extract(metadata, '$.recorded') AS recorded, json_extract(metadata, '$.trace') AS trace FROM metrics WHERE metric_type = 'tracing.overhead'");
+  assert.ok(overhead.length >= 1, 'at least the report at shutdown');
+  assert.equal(overhead.reduce((n, r) => n + r.recorded, 0), swarm.recorded, 'reports add up to what was recorded');
+  assert.ok(overhead.every((r) => r.trace === swarm.trace));
   const [prod] = sql(db, 'SELECT sum(dropped_reported) AS dropped, sum(seq_gaps) AS gaps, min(finished) AS finished FROM producers');
   assert.deepEqual(prod, { dropped: 0, gaps: 0, finished: 1 });
 
