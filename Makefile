@@ -115,7 +115,12 @@ $(BUILD)/bin/bench-%: bench/%.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(BUILD)/lib/libtrace.a $(ZMQ_LIBS) $(LZ4_LIBS)
 
-bench: lib collector $(BUILD)/bin/bench-hotpath
+# the example swarm with tracing compiled out: the overhead baseline
+$(BUILD)/bin/swarm-demo-notrace: examples/swarm-demo.c libtrace/include/trace.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DTRACE_DISABLE -o $@ $<
+
+bench: lib collector examples $(BUILD)/bin/bench-hotpath $(BUILD)/bin/swarm-demo-notrace
 	bash bench/run.sh
 
 demo: deps

@@ -21,6 +21,9 @@ echo
 echo "## libtrace hot path (1 thread, ${BENCH_CALLS:-2000000} calls per case)"
 TRACE_COLLECTOR_URL=$ingest build/bin/bench-hotpath "${BENCH_CALLS:-2000000}" | tee "$dir/ours"
 echo
+echo "## the example swarm: CPU with tracing against tracing compiled out"
+bash bench/swarm_overhead.sh "$ingest"
+echo
 echo "## LTTng-UST 2.13, same measurement"
 bash bench/lttng/run.sh | tee "$dir/lttng"
 echo

@@ -230,7 +230,11 @@ static void *fl_main(void *arg) {
     wire_encoder_init(&f.enc);
     fl_begin(&f);
     unsigned interval = tr.cfg.flush_interval_ms;
-    unsigned poll = interval / 10 < 1 ? 1 : interval / 10 > 5 ? 5 : interval / 10;
+    /* poll often while events flow; back off while idle, never beyond a
+     * fifth of the interval, so an event waits at most that to be seen */
+    unsigned poll_min = interval / 10 < 1 ? 1 : interval / 10 > 5 ? 5 : interval / 10;
+    unsigned poll_max = interval / 5 > poll_min ? interval / 5 : poll_min;
+    unsigned poll = poll_min;
     f.last_send_ms = tr_mono_ms();
     while (!atomic_load(&tr.stopping)) {
         tr_clock_refresh(0);
@@ -243,7 +247,12 @@ static void *fl_main(void *arg) {
         else if (!f.batch_started_ms && now - f.last_send_ms >= interval &&
                  fl_unreported(&f))
             fl_flush(&f, 0); /* an empty batch that only reports drops */
-        if (!taken) fl_sleep_ms(poll);
+        if (taken) {
+            poll = poll_min;
+        } else {
+            fl_sleep_ms(poll);
+            poll = poll * 2 > poll_max ? poll_max : poll * 2;
+        }
     }
     /* shutdown: producers are off; take what is left, then the final batch */
     f.final_phase = 1;

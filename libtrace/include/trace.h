@@ -377,6 +377,58 @@ static inline void trace__check_format(const char *fmt, ...) { (void)fmt; }
         if (0) trace__check_format(__VA_ARGS__);                               \
     } while (0)
 
+/* ---------------------------------------------------------------------
+ * Compiled out: build with -DTRACE_DISABLE and every call above becomes
+ * nothing (arguments are not evaluated, formats are still checked), and
+ * the program needs no libtrace at all. This is the "tracing compiled
+ * out" baseline the overhead benchmark compares against.
+ * ------------------------------------------------------------------- */
+#ifdef TRACE_DISABLE
+/* Arguments still pass through an empty inline function, so variables
+ * used only for tracing raise no warnings; the compiler drops the call. */
+static inline void trace__nop(int unused, ...) { (void)unused; }
+static inline trace_span trace__no_span(int unused, ...) {
+    trace_span s = {0, 0, 1};
+    (void)unused;
+    return s;
+}
+static inline void trace__no_stats(trace_stats *out) {
+    trace_stats zero = {0, 0, 0, 0, 0, 0, 0, 0};
+    *out = zero;
+}
+#undef trace__EVENT
+#define trace__EVENT(agent, type, level, metadata, ...)                        \
+    do {                                                                       \
+        trace__nop(0, (agent), (level), (metadata));                          \
+        if (0) trace__check_format(__VA_ARGS__);                               \
+    } while (0)
+#define trace_config_from_env(cfg) trace__nop(0, (cfg))
+#define trace_init(cfg) (trace__nop(0, (cfg)), 0)
+#define trace_shutdown() ((void)0)
+#define trace_is_enabled() 0
+#define trace_current_trace_id() "disabled"
+#define trace_get_stats(out) trace__no_stats(out)
+#define trace_span_begin(...) trace__no_span(0, __VA_ARGS__)
+#define trace_span_end(...) trace__nop(0, __VA_ARGS__)
+#define trace_emit(...) trace__nop(0, __VA_ARGS__)
+#define trace_agent_spawn(...) trace__nop(0, __VA_ARGS__)
+#define trace_agent_start(...) trace__nop(0, __VA_ARGS__)
+#define trace_agent_stop(...) trace__nop(0, __VA_ARGS__)
+#define trace_agent_error(...) trace__nop(0, __VA_ARGS__)
+#define trace_agent_heartbeat(...) trace__nop(0, __VA_ARGS__)
+#define trace_task_created(...) trace__nop(0, __VA_ARGS__)
+#define trace_task_assigned(...) trace__nop(0, __VA_ARGS__)
+#define trace_task_start(...) trace__no_span(0, __VA_ARGS__)
+#define trace_task_complete(...) trace__nop(0, __VA_ARGS__)
+#define trace_task_fail(...) trace__nop(0, __VA_ARGS__)
+#define trace_message_sent(...) trace__nop(0, __VA_ARGS__)
+#define trace_message_received(...) trace__nop(0, __VA_ARGS__)
+#define trace_coordination(...) trace__nop(0, __VA_ARGS__)
+#define trace_topology_changed(...) trace__nop(0, __VA_ARGS__)
+#define trace_metric(...) trace__nop(0, __VA_ARGS__)
+#define trace_snapshot(...) trace__nop(0, __VA_ARGS__)
+#endif
+
 #ifdef __cplusplus
 }
 /* C++ has no _Generic: overloads pick the tag instead. */
