@@ -375,7 +375,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     int live = s->out && stream_has_clients(s->out);
     cJSON *events = live ? cJSON_CreateArray() : NULL;
     int64_t errors = 0, max_ts = 0, min_ts = INT64_MAX, last_seq = 0;
-    uint64_t stored = 0;
+    uint64_t stored = 0, represented = 0; /* rows; events with merged repeats */
     for (uint32_t i = 0; i < b->hdr.event_count; i++) {
         const wire_event *e = &b->events[i];
         if (store_is_overhead(e)) {
@@ -401,6 +401,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
         int64_t seq = store_event(s, trace_id, agent_id, type_id, e);
         if (seq < 0) continue;
         stored++;
+        represented += e->count;
         last_seq = seq;
         if (e->level == 3) errors++;
         if (events) cJSON_AddItemToArray(events, store_event_json(e, seq, trace));
@@ -412,7 +413,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     sqlite3_bind_int64(st, 4, max_ts ? max_ts : 0);
     sqlite3_bind_int64(st, 5, min_ts != INT64_MAX ? min_ts : INT64_MAX);
     store_step(s, ST_TRACE_UPDATE);
-    store_producer(s, b, trace_id, stored);
+    store_producer(s, b, trace_id, represented);
     atomic_fetch_add(&g_stats.events_stored, stored);
 
     if (events && cJSON_GetArraySize(events) > 0) {

@@ -79,7 +79,7 @@ static void fl_flush(flusher *f, int final) {
     h.dropped_transport = fl_delta(total[1], f->reported[1]);
     h.dropped_other = fl_delta(total[2], f->reported[2]);
     /* the producers' events; libtrace's own reports are not theirs to count */
-    uint32_t n = wire_encoder_count(&f->enc) - f->selfmon_events;
+    uint64_t n = wire_encoder_events(&f->enc) - f->selfmon_events;
     const uint8_t *msg;
     size_t len;
     if (wire_encoder_finish(&f->enc, &h, &msg, &len) == 0 &&
@@ -228,6 +228,7 @@ static void *fl_main(void *arg) {
     flusher f;
     memset(&f, 0, sizeof f);
     wire_encoder_init(&f.enc);
+    f.enc.merge = tr.cfg.merge;
     fl_begin(&f);
     unsigned interval = tr.cfg.flush_interval_ms;
     /* poll often while events flow; back off while idle, never beyond a

@@ -103,6 +103,7 @@ void trace_config_from_env(trace_config *cfg) {
     tr_env_uint("TRACE_RING_KB", &cfg->ring_kb, 16, 65536);
     cfg->adaptive = tr_env_bool("TRACE_ADAPTIVE", 1);
     cfg->overhead_interval_ms = 5000;
+    cfg->merge = tr_env_bool("TRACE_MERGE", 1);
     tr_env_uint("TRACE_OVERHEAD_INTERVAL_MS", &cfg->overhead_interval_ms, 0, 3600000);
     tr_env_str("TRACE_FILTERS", cfg->filters, sizeof cfg->filters);
     tr_default_trace_id(cfg->trace_id, sizeof cfg->trace_id);

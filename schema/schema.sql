@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS traces (
     status TEXT NOT NULL DEFAULT 'active'
         CHECK (status IN ('active', 'completed', 'error')),
     agent_count INTEGER NOT NULL DEFAULT 0,
-    event_count INTEGER NOT NULL DEFAULT 0,
+    event_count INTEGER NOT NULL DEFAULT 0, -- rows in events
     error_count INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL DEFAULT (unixepoch() * 1000000)
 ) STRICT;
@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS producers (
     last_seen INTEGER NOT NULL,
     last_seq INTEGER NOT NULL,
     batches INTEGER NOT NULL DEFAULT 0,
-    events INTEGER NOT NULL DEFAULT 0,
+    events INTEGER NOT NULL DEFAULT 0,    -- stored, merged repeats counted
     dropped_reported INTEGER NOT NULL DEFAULT 0,
     seq_gaps INTEGER NOT NULL DEFAULT 0,
     finished INTEGER NOT NULL DEFAULT 0

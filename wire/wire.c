@@ -206,11 +206,33 @@ int wire_encoder_begin(wire_encoder *enc, wire_str trace, wire_str session) {
     enc->events_len = 0;
     enc->nstrings = 0;
     enc->nevents = 0;
+    enc->represented = 0;
     if (enc->slots) memset(enc->slots, 0, enc->nslots * sizeof *enc->slots);
     if (wire_encoder_intern(enc, trace, &enc->trace_idx) ||
         wire_encoder_intern(enc, session, &enc->session_idx))
         return -1;
     return 0;
+}
+
+/* Smart merge: an instant event identical to the record just before it
+ * (same agent, type, level and strings; no span, parent, duration) only
+ * raises that record's count. The record keeps the first timestamp. */
+static int wire_encoder_merge(wire_encoder *enc, const wire_event *ev,
+                              const uint32_t idx[5]) {
+    if (!enc->nevents || ev->kind != WIRE_KIND_EVENT || ev->span_id ||
+        ev->parent_id || ev->duration_us || ev->aux)
+        return 0;
+    uint8_t *last = enc->events + enc->events_len - WIRE_EVENT_SIZE;
+    if (last[65] != WIRE_KIND_EVENT || last[64] != ev->level ||
+        wire_get64(last + 8) || wire_get64(last + 16) || wire_get64(last + 24) ||
+        wire_get64(last + 32))
+        return 0;
+    for (int i = 0; i < 5; i++)
+        if (wire_get32(last + 40 + 4 * i) != idx[i]) return 0;
+    uint64_t count = (uint64_t)wire_get32(last + 60) + (ev->count ? ev->count : 1);
+    if (count > UINT32_MAX) return 0;
+    wire_put32(last + 60, (uint32_t)count);
+    return 1;
 }
 
 int wire_encoder_add(wire_encoder *enc, const wire_event *ev) {
@@ -233,6 +255,8 @@ int wire_encoder_add(wire_encoder *enc, const wire_event *ev) {
         wire_encoder_rehash(enc, enc->nslots);
         return -1;
     }
+    enc->represented += ev->count ? ev->count : 1;
+    if (enc->merge && wire_encoder_merge(enc, ev, idx)) return 0;
     uint8_t *r = enc->events + enc->events_len;
     wire_put64(r + 0, ev->ts_us);
     wire_put64(r + 8, ev->span_id);

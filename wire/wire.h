@@ -84,6 +84,8 @@ typedef struct wire_encoder {
     uint8_t *events; size_t events_len, events_cap;
     uint32_t nstrings, nevents;
     uint32_t trace_idx, session_idx;
+    int merge;               /* fold repeats into the previous record's count */
+    uint64_t represented;    /* events in this batch, merged ones included */
     /* open-addressing table of string indexes + 1, so a batch carries each
      * distinct string once */
     uint32_t *slots; uint32_t nslots;
@@ -99,7 +101,10 @@ int wire_encoder_begin(wire_encoder *enc, wire_str trace, wire_str session);
 /* Append one event; -1 on allocation failure or limits exceeded. */
 int wire_encoder_add(wire_encoder *enc, const wire_event *ev);
 static inline uint32_t wire_encoder_count(const wire_encoder *enc) {
-    return enc->nevents;
+    return enc->nevents; /* records */
+}
+static inline uint64_t wire_encoder_events(const wire_encoder *enc) {
+    return enc->represented; /* events, merged repeats included */
 }
 /* Finish the batch: fills in event_count, sizes and the LZ4 flag of *hdr
  * (caller sets producer_id, sequence, dropped_*, FINAL). The message stays

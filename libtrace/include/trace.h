@@ -86,6 +86,8 @@ typedef enum trace_level {
  *   TRACE_SESSION_ID      session the trace is in default: the trace id
  *   TRACE_RING_KB         per-thread ring size   default 256 (16 .. 65536)
  *   TRACE_ADAPTIVE        0/1: adapt the rate to CPU use      default 1
+ *   TRACE_MERGE           0/1: identical consecutive events travel as one
+ *                         record with a count (smart merge)   default 1
  *   TRACE_OVERHEAD_INTERVAL_MS  how often libtrace reports its own cost
  *                         as a "system.overhead" event from agent
  *                         "libtrace" (0 = never)              default 5000
@@ -109,6 +111,8 @@ typedef struct trace_config {
     unsigned ring_kb;         /* bytes of ring per producing thread / 1024 */
     int adaptive;             /* adapt the sampling rate to CPU use */
     unsigned overhead_interval_ms; /* system.overhead events; 0 = none */
+    int merge;                /* send repeats of an identical event as one
+                                 record with a count */
     char filters[512];        /* TRACE_FILTERS syntax; "" = none */
 } trace_config;
 

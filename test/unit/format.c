@@ -153,7 +153,61 @@ static void t_end_to_end(void) {
     zmq_ctx_term(ctx);
 }
 
+/* Smart merge: identical consecutive events travel as one record with a
+ * count; anything different starts a new record. */
+static void merge_run(int merge, uint32_t *counts, int *nrec) {
+    void *ctx = zmq_ctx_new(), *pull = zmq_socket(ctx, ZMQ_PULL);
+    char url[64];
+    size_t n = sizeof url;
+    zmq_bind(pull, "tcp://127.0.0.1:*");
+    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, url, &n);
+    trace_config c;
+    trace_config_from_env(&c);
+    snprintf(c.collector_url, sizeof c.collector_url, "%s", url);
+    c.sampling_rate = 1.0;
+    c.overhead_interval_ms = 0;
+    c.merge = merge;
+    c.max_events_per_batch = 1000;
+    CHECK(trace_init(&c) == 0);
+    for (int i = 0; i < 50; i++) trace_event("a", "custom.rep", TRACE_INFO, "same %d", 1);
+    trace_event("a", "custom.rep", TRACE_INFO, "same %d", 2);
+    for (int i = 0; i < 10; i++) trace_event("a", "custom.rep", TRACE_INFO, "same %d", 1);
+    trace_shutdown();
+    trace_stats s;
+    trace_get_stats(&s);
+    CHECK(s.recorded == 61 && s.sent == 61);
+    *nrec = 0;
+    int timeout = 2000;
+    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, pull, 0) >= 0) {
+        wire_batch b;
+        char err[128];
+        if (wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &b, err, sizeof err)) break;
+        for (uint32_t i = 0; i < b.hdr.event_count && *nrec < 100; i++)
+            counts[(*nrec)++] = b.events[i].count;
+        int final = b.hdr.flags & WIRE_FLAG_FINAL;
+        wire_batch_free(&b);
+        if (final) break;
+    }
+    zmq_msg_close(&m);
+    zmq_close(pull);
+    zmq_ctx_term(ctx);
+}
+
+static void t_merge(void) {
+    uint32_t counts[100];
+    int n;
+    merge_run(1, counts, &n);
+    CHECKF(n == 3 && counts[0] == 50 && counts[1] == 1 && counts[2] == 10,
+           "%d records, counts %u %u %u", n, counts[0], counts[1], counts[2]);
+    merge_run(0, counts, &n);
+    CHECKF(n == 61 && counts[0] == 1, "%d records without merging", n);
+}
+
 int main(void) {
+    check_run("smart merge", t_merge);
     check_run("conversions", t_conversions);
     check_run("mismatches are safe", t_mismatches_are_safe);
     check_run("end to end", t_end_to_end);

@@ -712,7 +712,8 @@ static void t_live_receiver(void) {
         if (!!(b->hdr.flags & WIRE_FLAG_FINAL) != (i == r.n - 1)) final_ok = 0;
         if (!wstr_is(b->trace, "unit-live") || !wstr_is(b->session, "unit-session"))
             names_ok = 0;
-        events += b->hdr.event_count;
+        for (uint32_t k = 0; k < b->hdr.event_count; k++)
+            events += b->events[k].count; /* merged repeats included */
         full += b->hdr.dropped_ring_full;
         transport += b->hdr.dropped_transport;
         other += b->hdr.dropped_other;
@@ -805,7 +806,7 @@ static void t_bad_event_isolated(void) {
     uint64_t good = 0;
     for (size_t i = 0; i < r.n; i++)
         for (uint32_t k = 0; k < r.b[i].hdr.event_count; k++)
-            if (wstr_is(r.b[i].events[k].agent, "good")) good++;
+            if (wstr_is(r.b[i].events[k].agent, "good")) good += r.b[i].events[k].count; /* merged repeats included */
     CHECKF(r.rejected == 0,
            "%d batch(es) rejected by wire_decode, first: %s -- libtrace sent events "
            "that the wire format forbids",
