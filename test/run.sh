@@ -47,7 +47,7 @@ done
 # ThreadSanitizer: the SPSC ring, and the library's producer/flusher
 # threads end to end (libzmq is not instrumented: see test/tsan.supp)
 export TSAN_OPTIONS="suppressions=$PWD/test/tsan.supp halt_on_error=1 die_after_fork=0"
-for t in ring format sampling libtrace_api; do
+for t in ring format sampling threads overhead libtrace_api; do
   run "unit $t (tsan)" "build-tsan/test/$t"
 done
 
