@@ -48,7 +48,7 @@ static void wait_drained(void) {
 
 #define ROUND 50000 /* calls between drains: fits the 32 MB ring */
 
-static void run_case(const char *name, payload p, long calls) {
+static void run_case(const char *name, payload p, long calls) { /* name NULL: warm-up */
     long batches = calls / BATCH;
     double *per_call = malloc((size_t)batches * sizeof *per_call);
     const char *s32 = "abcdefghijklmnopqrstuvwxyz012345";
@@ -67,7 +67,8 @@ static void run_case(const char *name, payload p, long calls) {
     wait_drained();
     trace_stats st;
     trace_get_stats(&st);
-    printf("| %-34s | %8.1f | %8.1f | %10llu |\n", name, per_call[batches / 2],
+    if (name)
+        printf("| %-34s | %8.1f | %8.1f | %10llu |\n", name, per_call[batches / 2],
            per_call[batches * 99 / 100],
            (unsigned long long)(st.dropped_ring_full + st.dropped_transport));
     free(per_call);
@@ -131,9 +132,12 @@ static double throughput(int nthreads, int rounds) {
     return median;
 }
 
+/* Against an endpoint where nothing listens: the flusher still drains and
+ * encodes every event, but no collector competes for the two cores. */
 static void scaling(void) {
     trace_config cfg;
     trace_config_from_env(&cfg);
+    snprintf(cfg.collector_url, sizeof cfg.collector_url, "tcp://127.0.0.1:1");
     cfg.sampling_rate = 1.0;
     cfg.ring_kb = 32768;
     cfg.adaptive = 0;
@@ -145,10 +149,11 @@ static void scaling(void) {
     trace_stats st;
     trace_get_stats(&st);
     trace_shutdown();
-    printf("\n| producers | M events/s | vs 1 thread | dropped |\n|---|---:|---:|---:|\n");
+    printf("\n| producers (collector down) | M events/s | vs 1 thread | ring-full drops |\n"
+           "|---|---:|---:|---:|\n");
     printf("| 1 thread | %.1f | 1.00x | |\n", one);
     printf("| 2 threads | %.1f | %.2fx | %llu |\n", two, two / one,
-           (unsigned long long)(st.dropped_ring_full + st.dropped_transport));
+           (unsigned long long)st.dropped_ring_full);
 }
 
 /* Pin the measuring thread (not the flusher) to BENCH_CPU: the two vCPUs
@@ -188,6 +193,9 @@ int main(int argc, char **argv) {
     if (calls < BATCH * 100) calls = BATCH * 100;
     printf("| case | p50 ns/call | p99 ns/call | dropped |\n");
     printf("|---|---:|---:|---:|\n");
+    /* a first, unreported pass: page cache, CPU frequency, the collector's
+     * first inserts; whatever runs first otherwise pays for it */
+    with_config(NULL, CASE_INTS, calls / 2, 1, 1.0, NULL);
     with_config("sampled in, two integers", CASE_INTS, calls, 1, 1.0, NULL);
     with_config("sampled in, 32-byte string", CASE_STRING, calls, 1, 1.0, NULL);
     with_config("sampled out (rate 0)", CASE_INTS, calls, 1, 0.0, NULL);
