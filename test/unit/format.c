@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <zmq.h>
 
 #include "check.h"
 #include "internal.h"
 #include "trace.h"
+#include "sink.h"
 #include "wire.h"
 
 static uint64_t wall_us(void) {
@@ -69,16 +69,48 @@ static void t_mismatches_are_safe(void) {
     CHECK(strcmp(tiny, "0123456") == 0); /* cut, terminated */
 }
 
+typedef struct e2e {
+    uint64_t before, after;
+    int got, seen_big, spans;
+} e2e;
+
+static void e2e_event(const wire_batch *b, const wire_event *e, void *arg) {
+    static const char *want[] = {"ints -1 2 3", "mix lit/mutable 2.2 1 (nil)", "no args",
+                                 "nine 123456789", "with metadata"};
+    e2e *x = arg;
+    (void)b;
+    /* ticks became epoch microseconds within the run */
+    CHECKF(e->ts_us >= x->before && e->ts_us <= x->after, "ts %llu not in [%llu, %llu]",
+           (unsigned long long)e->ts_us, (unsigned long long)x->before,
+           (unsigned long long)x->after);
+    if (e->kind == WIRE_KIND_SPAN_END) {
+        CHECKF(e->duration_us >= 29000 && e->duration_us < 500000,
+               "span of a 30 ms sleep lasted %llu us", (unsigned long long)e->duration_us);
+        x->spans++;
+    }
+    if (e->kind != WIRE_KIND_EVENT) return;
+    CHECK(e->type.n == 10 && memcmp(e->type.p, "custom.fmt", 10) == 0);
+    if (e->message.n > 4 && !memcmp(e->message.p, "big ", 4)) {
+        x->seen_big = 1; /* string arguments are cut at TR_MAX_STR_ARG */
+        CHECK(e->message.n == 4 + TR_MAX_STR_ARG);
+        return;
+    }
+    CHECKF(x->got < 5 && e->message.n == strlen(want[x->got]) &&
+               !memcmp(e->message.p, want[x->got], e->message.n),
+           "event %d: \"%.*s\"", x->got, (int)e->message.n, e->message.p);
+    if (x->got == 4)
+        CHECK(e->metadata.n == 7 && !memcmp(e->metadata.p, "{\"k\":1}", 7) &&
+              e->level == TRACE_WARN);
+    x->got++;
+}
+
 /* trace_event() through the real library and a real socket. */
 static void t_end_to_end(void) {
-    void *ctx = zmq_ctx_new(), *pull = zmq_socket(ctx, ZMQ_PULL);
-    char url[64];
-    size_t n = sizeof url;
-    CHECK(zmq_bind(pull, "tcp://127.0.0.1:*") == 0);
-    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, url, &n);
+    sink k;
+    CHECK(sink_open(&k) == 0);
     trace_config c;
     trace_config_from_env(&c);
-    snprintf(c.collector_url, sizeof c.collector_url, "%s", url);
+    snprintf(c.collector_url, sizeof c.collector_url, "%s", k.url);
     c.sampling_rate = 1.0;
     c.overhead_interval_ms = 0; /* only this test's events on the wire */
     uint64_t before = wall_us();
@@ -102,68 +134,33 @@ static void t_end_to_end(void) {
     trace_span_end(&sp, "agent-1", "custom.span", TRACE_INFO, NULL, NULL);
     trace_shutdown();
     uint64_t after = wall_us();
-    int spans = 0;
-    const char *want[] = {"ints -1 2 3", "mix lit/mutable 2.2 1 (nil)", "no args",
-                          "nine 123456789", "with metadata", NULL};
-    int got = 0, seen_big = 0;
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    int timeout = 2000;
-    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    while (zmq_msg_recv(&m, pull, 0) >= 0) {
-        wire_batch b;
-        char err[128];
-        CHECK(wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &b, err, sizeof err) == 0);
-        for (uint32_t i = 0; i < b.hdr.event_count; i++) {
-            const wire_event *e = &b.events[i];
-            /* ticks became epoch microseconds within the run */
-            CHECKF(e->ts_us >= before && e->ts_us <= after, "ts %llu not in [%llu, %llu]",
-                   (unsigned long long)e->ts_us, (unsigned long long)before,
-                   (unsigned long long)after);
-            if (e->kind == WIRE_KIND_SPAN_END) {
-                CHECKF(e->duration_us >= 29000 && e->duration_us < 500000,
-                       "span of a 30 ms sleep lasted %llu us",
-                       (unsigned long long)e->duration_us);
-                spans++;
-            }
-            if (e->kind != WIRE_KIND_EVENT) continue;
-            CHECK(e->type.n == 10 && memcmp(e->type.p, "custom.fmt", 10) == 0);
-            if (e->message.n > 4 && !memcmp(e->message.p, "big ", 4)) {
-                seen_big = 1; /* string arguments are cut at TR_MAX_STR_ARG */
-                CHECK(e->message.n == 4 + TR_MAX_STR_ARG);
-                continue;
-            }
-            CHECKF(got < 5 && e->message.n == strlen(want[got]) &&
-                       !memcmp(e->message.p, want[got], e->message.n),
-                   "event %d: \"%.*s\"", got, (int)e->message.n, e->message.p);
-            if (got == 4)
-                CHECK(e->metadata.n == 7 && !memcmp(e->metadata.p, "{\"k\":1}", 7) &&
-                      e->level == TRACE_WARN);
-            got++;
-        }
-        int final = b.hdr.flags & WIRE_FLAG_FINAL;
-        wire_batch_free(&b);
-        if (final) break;
-    }
-    zmq_msg_close(&m);
-    CHECK(got == 5);
-    CHECK(seen_big);
-    CHECK(spans == 1);
-    zmq_close(pull);
-    zmq_ctx_term(ctx);
+    e2e x = {before, after, 0, 0, 0};
+    sink_drain(&k, e2e_event, &x);
+    sink_close(&k);
+    CHECK(x.got == 5);
+    CHECK(x.seen_big);
+    CHECK(x.spans == 1);
 }
 
 /* Smart merge: identical consecutive events travel as one record with a
  * count; anything different starts a new record. */
+typedef struct records {
+    uint32_t *counts;
+    int n;
+} records;
+
+static void record_count(const wire_batch *b, const wire_event *e, void *arg) {
+    records *r = arg;
+    (void)b;
+    if (r->n < 100) r->counts[r->n++] = e->count;
+}
+
 static void merge_run(int merge, uint32_t *counts, int *nrec) {
-    void *ctx = zmq_ctx_new(), *pull = zmq_socket(ctx, ZMQ_PULL);
-    char url[64];
-    size_t n = sizeof url;
-    zmq_bind(pull, "tcp://127.0.0.1:*");
-    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, url, &n);
+    sink k;
+    CHECK(sink_open(&k) == 0);
     trace_config c;
     trace_config_from_env(&c);
-    snprintf(c.collector_url, sizeof c.collector_url, "%s", url);
+    snprintf(c.collector_url, sizeof c.collector_url, "%s", k.url);
     c.sampling_rate = 1.0;
     c.overhead_interval_ms = 0;
     c.merge = merge;
@@ -176,24 +173,10 @@ static void merge_run(int merge, uint32_t *counts, int *nrec) {
     trace_stats s;
     trace_get_stats(&s);
     CHECK(s.recorded == 61 && s.sent == 61);
-    *nrec = 0;
-    int timeout = 2000;
-    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (zmq_msg_recv(&m, pull, 0) >= 0) {
-        wire_batch b;
-        char err[128];
-        if (wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &b, err, sizeof err)) break;
-        for (uint32_t i = 0; i < b.hdr.event_count && *nrec < 100; i++)
-            counts[(*nrec)++] = b.events[i].count;
-        int final = b.hdr.flags & WIRE_FLAG_FINAL;
-        wire_batch_free(&b);
-        if (final) break;
-    }
-    zmq_msg_close(&m);
-    zmq_close(pull);
-    zmq_ctx_term(ctx);
+    records r = {counts, 0};
+    sink_drain(&k, record_count, &r);
+    sink_close(&k);
+    *nrec = r.n;
 }
 
 static void t_merge(void) {

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zmq.h>
 
 #include "check.h"
 #include "trace.h"
+#include "sink.h"
 #include "wire.h"
 
 static const char *fields[] = {"\"intervalMs\":", "\"flusherCpuUs\":", "\"flusherCpuShare\":",
@@ -26,15 +26,35 @@ static double field(const char *json, size_t n, const char *key) {
     return p ? atof(p + strlen(key)) : -1;
 }
 
+typedef struct tally {
+    int reports, work;
+    double recorded_total;
+} tally;
+
+static void count_event(const wire_batch *b, const wire_event *e, void *arg) {
+    tally *t = arg;
+    (void)b;
+    if (e->agent.n != 8 || memcmp(e->agent.p, "libtrace", 8)) {
+        t->work++;
+        return;
+    }
+    CHECK(e->type.n == 15 && !memcmp(e->type.p, "system.overhead", 15));
+    for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
+        CHECKF(e->metadata.n && memmem(e->metadata.p, e->metadata.n, fields[k],
+                                       strlen(fields[k])),
+               "report lacks %s", fields[k]);
+    CHECK(field(e->metadata.p, e->metadata.n, "\"hotPathNsPerEvent\":") > 0);
+    CHECK(field(e->metadata.p, e->metadata.n, "\"rings\":") >= 0);
+    t->recorded_total += field(e->metadata.p, e->metadata.n, "\"recorded\":");
+    t->reports++;
+}
+
 static void t_reports(void) {
-    void *ctx = zmq_ctx_new(), *pull = zmq_socket(ctx, ZMQ_PULL);
-    char url[64];
-    size_t n = sizeof url;
-    CHECK(zmq_bind(pull, "tcp://127.0.0.1:*") == 0);
-    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, url, &n);
+    sink k;
+    CHECK(sink_open(&k) == 0);
     trace_config c;
     trace_config_from_env(&c);
-    snprintf(c.collector_url, sizeof c.collector_url, "%s", url);
+    snprintf(c.collector_url, sizeof c.collector_url, "%s", k.url);
     c.sampling_rate = 1.0;
     c.adaptive = 0;
     c.overhead_interval_ms = 100;
@@ -49,43 +69,13 @@ static void t_reports(void) {
     trace_get_stats(&s);
     CHECK(s.recorded == 700 && s.sent == 700); /* reports are not counted */
 
-    int reports = 0, work = 0;
-    double recorded_total = 0;
-    int timeout = 2000;
-    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (zmq_msg_recv(&m, pull, 0) >= 0) {
-        wire_batch b;
-        char err[128];
-        if (wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &b, err, sizeof err)) break;
-        for (uint32_t i = 0; i < b.hdr.event_count; i++) {
-            const wire_event *e = &b.events[i];
-            if (e->agent.n == 8 && !memcmp(e->agent.p, "libtrace", 8)) {
-                CHECK(e->type.n == 15 && !memcmp(e->type.p, "system.overhead", 15));
-                for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
-                    CHECKF(e->metadata.n && memmem(e->metadata.p, e->metadata.n, fields[k],
-                                                   strlen(fields[k])),
-                           "report lacks %s", fields[k]);
-                CHECK(field(e->metadata.p, e->metadata.n, "\"hotPathNsPerEvent\":") > 0);
-                CHECK(field(e->metadata.p, e->metadata.n, "\"rings\":") >= 0);
-                recorded_total += field(e->metadata.p, e->metadata.n, "\"recorded\":");
-                reports++;
-            } else {
-                work++;
-            }
-        }
-        int final = b.hdr.flags & WIRE_FLAG_FINAL;
-        wire_batch_free(&b);
-        if (final) break;
-    }
-    zmq_msg_close(&m);
-    CHECK(work == 700);
-    CHECKF(reports >= 4, "%d reports in 700 ms at 100 ms intervals", reports);
+    tally t = {0, 0, 0};
+    sink_drain(&k, count_event, &t);
+    sink_close(&k);
+    CHECK(t.work == 700);
+    CHECKF(t.reports >= 4, "%d reports in 700 ms at 100 ms intervals", t.reports);
     /* the intervals' counts add up to everything recorded */
-    CHECKF(recorded_total == 700, "reports count %.0f recorded events", recorded_total);
-    zmq_close(pull);
-    zmq_ctx_term(ctx);
+    CHECKF(t.recorded_total == 700, "reports count %.0f recorded events", t.recorded_total);
 }
 
 int main(void) {

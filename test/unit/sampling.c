@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zmq.h>
 
 #include "check.h"
 #include "internal.h"
 #include "trace.h"
+#include "sink.h"
 #include "wire.h"
 
 #define NOBODY "tcp://127.0.0.1:1"
@@ -139,17 +139,26 @@ __attribute__((unused)) static void t_adapt_live(void) {
 }
 
 /* Sent and received of one message are kept or dropped together. */
+enum { PAIRS = 2000 };
+static unsigned char pair_sent[PAIRS], pair_recv[PAIRS];
+
+static void pair_event(const wire_batch *b, const wire_event *e, void *arg) {
+    (void)b;
+    (void)arg;
+    const char *id = e->metadata.p ? memmem(e->metadata.p, e->metadata.n, "\"m-", 3) : NULL;
+    int k = id ? atoi(id + 3) : -1;
+    if (k < 0 || k >= PAIRS) return;
+    if (e->type.n == 12 && !memcmp(e->type.p, "message.sent", 12)) pair_sent[k] = 1;
+    else pair_recv[k] = 1;
+}
+
 static void t_message_pairs(void) {
-    void *ctx = zmq_ctx_new(), *pull = zmq_socket(ctx, ZMQ_PULL);
-    char url[64];
-    size_t n = sizeof url;
-    CHECK(zmq_bind(pull, "tcp://127.0.0.1:*") == 0);
-    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, url, &n);
-    trace_config c = config(url, 0.5, "");
+    sink k;
+    CHECK(sink_open(&k) == 0);
+    trace_config c = config(k.url, 0.5, "");
     c.ring_kb = 4096; /* all of it fits: no drop may split a pair */
     CHECK(trace_init(&c) == 0);
-    enum { N = 2000 };
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < PAIRS; i++) {
         char id[16];
         snprintf(id, sizeof id, "m-%d", i);
         trace_message_sent("a", "b", id, "x");
@@ -158,38 +167,15 @@ static void t_message_pairs(void) {
     trace_shutdown();
     trace_stats s = stats();
     CHECK(s.dropped_ring_full + s.dropped_transport == 0);
-    static unsigned char sent[N], recv[N];
-    int timeout = 2000;
-    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (zmq_msg_recv(&m, pull, 0) >= 0) {
-        wire_batch b;
-        char err[128];
-        if (wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &b, err, sizeof err)) break;
-        for (uint32_t i = 0; i < b.hdr.event_count; i++) {
-            const wire_event *e = &b.events[i];
-            const char *id = e->metadata.p ? memmem(e->metadata.p, e->metadata.n, "\"m-", 3) : NULL;
-            if (!id) continue;
-            int k = atoi(id + 3);
-            if (k < 0 || k >= N) continue;
-            if (e->type.n == 12 && !memcmp(e->type.p, "message.sent", 12)) sent[k] = 1;
-            else recv[k] = 1;
-        }
-        int final = b.hdr.flags & WIRE_FLAG_FINAL;
-        wire_batch_free(&b);
-        if (final) break;
-    }
-    zmq_msg_close(&m);
+    sink_drain(&k, pair_event, NULL);
+    sink_close(&k);
     int kept = 0, split = 0;
-    for (int i = 0; i < N; i++) {
-        kept += sent[i];
-        split += sent[i] != recv[i];
+    for (int i = 0; i < PAIRS; i++) {
+        kept += pair_sent[i];
+        split += pair_sent[i] != pair_recv[i];
     }
     CHECKF(split == 0, "%d messages kept on one side only", split);
-    CHECKF(kept > N * 0.45 && kept < N * 0.55, "%d of %d kept at rate 0.5", kept, N);
-    zmq_close(pull);
-    zmq_ctx_term(ctx);
+    CHECKF(kept > PAIRS * 0.45 && kept < PAIRS * 0.55, "%d of %d kept at rate 0.5", kept, PAIRS);
 }
 
 int main(void) {

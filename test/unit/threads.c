@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zmq.h>
 
 #include "check.h"
 #include "internal.h"
 #include "trace.h"
+#include "sink.h"
 #include "wire.h"
 
 enum { THREADS = 8, PER_THREAD = 5000 };
@@ -41,17 +41,29 @@ static int registry_size(void) {
     return n;
 }
 
+typedef struct arrivals {
+    int next[THREADS];
+    int order_ok;
+    long total;
+} arrivals;
+
+static void on_event(const wire_batch *b, const wire_event *e, void *arg) {
+    arrivals *a = arg;
+    (void)b;
+    int w = e->agent.n > 7 ? atoi(e->agent.p + 7) : -1;
+    char num[16];
+    snprintf(num, sizeof num, "%.*s", (int)e->message.n, e->message.p);
+    if (w < 0 || w >= THREADS || atoi(num) != a->next[w]) a->order_ok = 0;
+    else a->next[w]++;
+    a->total += e->count;
+}
+
 static void t_many_producers(void) {
-    void *ctx = zmq_ctx_new(), *pull = zmq_socket(ctx, ZMQ_PULL);
-    char url[64];
-    size_t n = sizeof url;
-    int hwm = 100000;
-    zmq_setsockopt(pull, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    CHECK(zmq_bind(pull, "tcp://127.0.0.1:*") == 0);
-    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, url, &n);
+    sink k;
+    CHECK(sink_open(&k) == 0);
     trace_config c;
     trace_config_from_env(&c);
-    snprintf(c.collector_url, sizeof c.collector_url, "%s", url);
+    snprintf(c.collector_url, sizeof c.collector_url, "%s", k.url);
     c.sampling_rate = 1.0;
     c.adaptive = 0;
     c.overhead_interval_ms = 0;
@@ -78,36 +90,12 @@ static void t_many_producers(void) {
            (unsigned long long)s.recorded, (unsigned long long)s.sent,
            (unsigned long long)s.dropped_ring_full, (unsigned long long)s.dropped_transport);
 
-    static int next[THREADS];
-    int order_ok = 1;
-    long total = 0;
-    int timeout = 3000;
-    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (zmq_msg_recv(&m, pull, 0) >= 0) {
-        wire_batch b;
-        char err[128];
-        if (wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &b, err, sizeof err)) break;
-        for (uint32_t i = 0; i < b.hdr.event_count; i++) {
-            const wire_event *e = &b.events[i];
-            int w = e->agent.n > 7 ? atoi(e->agent.p + 7) : -1;
-            char num[16];
-            snprintf(num, sizeof num, "%.*s", (int)e->message.n, e->message.p);
-            if (w < 0 || w >= THREADS || atoi(num) != next[w]) order_ok = 0;
-            else next[w]++;
-            total += e->count;
-        }
-        int final = b.hdr.flags & WIRE_FLAG_FINAL;
-        wire_batch_free(&b);
-        if (final) break;
-    }
-    zmq_msg_close(&m);
-    CHECKF(total == THREADS * PER_THREAD, "%ld of %d events arrived", total,
+    arrivals a = {{0}, 1, 0};
+    sink_drain(&k, on_event, &a);
+    sink_close(&k);
+    CHECKF(a.total == THREADS * PER_THREAD, "%ld of %d events arrived", a.total,
            THREADS * PER_THREAD);
-    CHECK(order_ok);
-    zmq_close(pull);
-    zmq_ctx_term(ctx);
+    CHECK(a.order_ok);
 }
 
 int main(void) {
