@@ -225,16 +225,18 @@ static void fl_sleep_ms(unsigned ms) {
 
 static void *fl_main(void *arg) {
     (void)arg;
+    pthread_setname_np(pthread_self(), "trace-flusher"); /* for top, perf, gdb */
     flusher f;
     memset(&f, 0, sizeof f);
     wire_encoder_init(&f.enc);
     f.enc.merge = tr.cfg.merge;
     fl_begin(&f);
     unsigned interval = tr.cfg.flush_interval_ms;
-    /* poll often while events flow; back off while idle, never beyond a
-     * fifth of the interval, so an event waits at most that to be seen */
-    unsigned poll_min = interval / 10 < 1 ? 1 : interval / 10 > 5 ? 5 : interval / 10;
-    unsigned poll_max = interval / 5 > poll_min ? interval / 5 : poll_min;
+    /* poll a fifth of the interval while events flow (a full batch is sent
+     * as soon as it fills, so a burst never waits); back off to half the
+     * interval while idle: every wake-up costs the process CPU */
+    unsigned poll_min = interval / 5 < 1 ? 1 : interval / 5 > 10 ? 10 : interval / 5;
+    unsigned poll_max = interval / 2 > poll_min ? interval / 2 : poll_min;
     unsigned poll = poll_min;
     f.last_send_ms = tr_mono_ms();
     while (!atomic_load(&tr.stopping)) {

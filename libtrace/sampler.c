@@ -203,6 +203,7 @@ void tr_sampler_adapt(double cpu) {
 void tr_sampler_tick(void) {
     static uint64_t last_ms, last_cpu_ns;
     uint64_t now = tr_mono_ms();
+    if (last_ms && now - last_ms < 1000) return; /* the CPU clock is a syscall */
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     uint64_t cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -212,8 +213,6 @@ void tr_sampler_tick(void) {
                        (double)(now - last_ms) / (double)(ncpu > 0 ? ncpu : 1);
         if (tr.cfg.adaptive) tr_sampler_adapt(share);
         tr.cpu_share = share;
-    } else if (last_ms) {
-        return;
     }
     last_ms = now;
     last_cpu_ns = cpu_ns;
