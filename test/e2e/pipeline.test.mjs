@@ -171,3 +171,37 @@ test('with --token, REST and WebSocket need it; bad parameters get JSON errors',
   assert.equal(await client.close(), 1000);
   assert.equal(await c.stop(), 0);
 });
+
+test('collector down at first: every event is stored or reported dropped, exactly', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  // find a free port, then leave it closed while the swarm starts
+  const probe = await startCollector(t, { db: join(tempDir(t), 'probe.db') });
+  const ingest = probe.ingest;
+  assert.equal(await probe.stop(), 0);
+
+  const { spawn } = await import('node:child_process');
+  const { BUILD, parseSwarmLine } = await import('./harness.mjs');
+  const swarm = spawn(join(BUILD, 'bin', 'swarm-demo'), ['--agents', '4', '--duration', '4', '--speed', '10', '--quiet'], {
+    env: { ...process.env, TRACE_COLLECTOR_URL: ingest, TRACE_SAMPLING_RATE: '1', TRACE_ADAPTIVE: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  swarm.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => swarm.on('exit', r));
+  t.after(() => swarm.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 1500)); // the swarm works, nobody listens
+  const c = await startCollector(t, { db, ingest });
+  assert.equal(await exited, 0);
+  const stats = parseSwarmLine(out);
+  assert.ok(stats.dropped > 0, 'events recorded while the collector was down are dropped and counted');
+  await waitFor(() => sql(db, 'SELECT min(finished) AS f FROM producers')[0].f === 1, { what: 'the final batch' });
+  const [row] = sql(db, `SELECT (SELECT sum(coalesce(count, 1)) FROM events) AS events,
+                                (SELECT count(*) FROM snapshots) AS snapshots,
+                                (SELECT sum(dropped_reported) FROM producers) AS dropped,
+                                (SELECT sum(seq_gaps) FROM producers) AS gaps`);
+  assert.equal(row.gaps, 0);
+  assert.equal(row.dropped, stats.dropped, 'every drop was reported to the collector');
+  assert.equal(row.events + row.snapshots, stats.sent, 'every event sent was stored');
+  assert.equal(row.events + row.snapshots + row.dropped, stats.recorded, 'nothing lost uncounted');
+  assert.equal(await c.stop(), 0);
+});
