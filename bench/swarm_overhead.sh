@@ -24,7 +24,7 @@ echo "| swarm (8 agents, ${SWARM_SECONDS:-8} s, speed ${SWARM_SPEED:-20}, every 
 echo "|---|---:|"
 echo "| tracing compiled out | $u |"
 echo "| traced (libtrace, rate 1.0) | $t |"
-awk -v t="$t" -v u="$u" 'BEGIN {printf "| overhead, relative to the swarm's own CPU | %.1f %% |\n", (t - u) / u * 100}'
+awk -v t="$t" -v u="$u" 'BEGIN {printf "| overhead, relative to the swarm CPU | %.1f %% |\n", (t - u) / u * 100}'
 # the same cost as a share of what the machine could do in that time
 awk -v t="$t" -v u="$u" -v s="${SWARM_SECONDS:-8}" -v n="$(nproc)" \
   'BEGIN {printf "| overhead, share of the machine (%d cores x %d s) | %.2f %% |\n", n, s, (t - u) / (s * n) * 100}'
