@@ -38,7 +38,7 @@ static const char *api_reason(int status) {
     }
 }
 
-static int api_reply(struct mg_connection *c, int status, cJSON *body) {
+int api_reply(struct mg_connection *c, int status, cJSON *body) {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     cJSON_Delete(body);
     const char *out = text ? text : "{\"error\":{\"status\":500,\"message\":\"out of memory\"}}";
@@ -53,9 +53,7 @@ static int api_reply(struct mg_connection *c, int status, cJSON *body) {
     return status;
 }
 
-static int api_error(struct mg_connection *c, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int api_error(struct mg_connection *c, int status, const char *fmt, ...) {
+int api_error(struct mg_connection *c, int status, const char *fmt, ...) {
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
@@ -95,8 +93,8 @@ int auth_token_ok(const struct mg_connection *conn, const char *token) {
 /* ---- parameters ---- */
 
 /* An integer query parameter in [lo, hi]; absent gives dflt. */
-static int api_int_param(struct mg_connection *c, const char *name, int64_t dflt,
-                         int64_t lo, int64_t hi, int64_t *out) {
+int api_int_param(struct mg_connection *c, const char *name, int64_t dflt,
+                  int64_t lo, int64_t hi, int64_t *out) {
     const struct mg_request_info *ri = mg_get_request_info(c);
     char buf[32];
     *out = dflt;
@@ -113,6 +111,17 @@ static int api_int_param(struct mg_connection *c, const char *name, int64_t dflt
     }
     *out = v;
     return 0;
+}
+
+/* A text query parameter: 1 present (URL-decoded into buf), 0 absent,
+ * -1 longer than buf allows. */
+int api_str_param(struct mg_connection *c, const char *name, char *buf, size_t cap) {
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    if (!ri->query_string) return 0;
+    int n = mg_get_var(ri->query_string, strlen(ri->query_string), name, buf, cap);
+    if (n == -1) return 0;
+    if (n < 0) return -1;
+    return 1;
 }
 
 /* ---- queries ---- */
@@ -152,44 +161,6 @@ static sqlite3_stmt *api_prepare(sqlite3 *db, const char *sql) {
         return NULL;
     }
     return st;
-}
-
-static int api_traces(struct mg_connection *c, sqlite3 *db) {
-    int64_t limit, offset;
-    if (api_int_param(c, "limit", 50, 1, 1000, &limit) ||
-        api_int_param(c, "offset", 0, 0, INT32_MAX, &offset))
-        return 400;
-    sqlite3_stmt *st = api_prepare(db, "SELECT " TRACE_COLUMNS " FROM traces t "
-                                       "ORDER BY t.start_time DESC, t.id DESC "
-                                       "LIMIT ?1 OFFSET ?2");
-    sqlite3_stmt *cnt = api_prepare(db, "SELECT count(*) FROM traces");
-    if (!st || !cnt) {
-        sqlite3_finalize(st);
-        sqlite3_finalize(cnt);
-        return api_error(c, 500, "storage error");
-    }
-    sqlite3_bind_int64(st, 1, limit);
-    sqlite3_bind_int64(st, 2, offset);
-    cJSON *body = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(body, "traces");
-    while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, json_trace_summary(st));
-    cJSON_AddNumberToObject(body, "total",
-                            sqlite3_step(cnt) == SQLITE_ROW ? (double)sqlite3_column_int64(cnt, 0) : 0);
-    cJSON_AddNumberToObject(body, "limit", (double)limit);
-    cJSON_AddNumberToObject(body, "offset", (double)offset);
-    sqlite3_finalize(st);
-    sqlite3_finalize(cnt);
-    return api_reply(c, 200, body);
-}
-
-/* traces.id for a trace name, or -1. */
-static int64_t api_trace_id(sqlite3 *db, const char *name) {
-    sqlite3_stmt *st = api_prepare(db, "SELECT id FROM traces WHERE name = ?1");
-    if (!st) return -1;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return id;
 }
 
 static int api_trace(struct mg_connection *c, sqlite3 *db, const char *name) {
@@ -237,46 +208,6 @@ static int api_trace(struct mg_connection *c, sqlite3 *db, const char *name) {
     return api_reply(c, 200, body);
 }
 
-static int api_events(struct mg_connection *c, sqlite3 *db, const char *name) {
-    int64_t limit, offset, after;
-    if (api_int_param(c, "limit", 100, 1, 10000, &limit) ||
-        api_int_param(c, "offset", 0, 0, INT32_MAX, &offset) ||
-        api_int_param(c, "after", -1, 0, INT64_MAX, &after))
-        return 400;
-    int64_t id = api_trace_id(db, name);
-    if (id < 0) return api_error(c, 404, "no trace '%.200s'", name);
-    sqlite3_stmt *st = api_prepare(
-        db, after >= 0 ? EVENT_SELECT "WHERE e.trace_id = ?1 AND e.id > ?4 "
-                                      "ORDER BY e.id LIMIT ?2"
-                       : EVENT_SELECT "WHERE e.trace_id = ?1 "
-                                      "ORDER BY e.ts, e.id LIMIT ?2 OFFSET ?3");
-    sqlite3_stmt *cnt = api_prepare(db, "SELECT event_count FROM traces WHERE id = ?1");
-    if (!st || !cnt) {
-        sqlite3_finalize(st);
-        sqlite3_finalize(cnt);
-        return api_error(c, 500, "storage error");
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, limit);
-    if (after >= 0) sqlite3_bind_int64(st, 4, after);
-    else sqlite3_bind_int64(st, 3, offset);
-    cJSON *body = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(body, "events");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        event_row r;
-        event_row_from_stmt(st, &r);
-        cJSON_AddItemToArray(arr, json_event(&r));
-    }
-    sqlite3_bind_int64(cnt, 1, id);
-    cJSON_AddNumberToObject(body, "total",
-                            sqlite3_step(cnt) == SQLITE_ROW ? (double)sqlite3_column_int64(cnt, 0) : 0);
-    cJSON_AddNumberToObject(body, "limit", (double)limit);
-    cJSON_AddNumberToObject(body, "offset", (double)offset);
-    sqlite3_finalize(st);
-    sqlite3_finalize(cnt);
-    return api_reply(c, 200, body);
-}
-
 static int api_healthz(struct mg_connection *c) {
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "status", "ok");
@@ -292,10 +223,15 @@ static int api_healthz(struct mg_connection *c) {
     return api_reply(c, 200, b);
 }
 
-/* Route /api/... : /traces, /traces/:id, /traces/:id/events */
+/* Route /api/...: traces, their events (list, search, range), snapshots,
+ * graph; snapshots by id; metrics. */
 static int api_route(struct mg_connection *c, sqlite3 *db, const char *path) {
     if (!strcmp(path, "/api/traces") || !strcmp(path, "/api/traces/"))
-        return api_traces(c, db);
+        return query_traces(c, db);
+    if (!strcmp(path, "/api/metrics/overhead")) return query_overhead(c, db);
+    if (!strcmp(path, "/api/metrics/storage")) return query_storage(c, db);
+    const char *snap = "/api/snapshots/";
+    if (!strncmp(path, snap, strlen(snap))) return query_snapshot(c, db, path + strlen(snap));
     const char *prefix = "/api/traces/";
     if (strncmp(path, prefix, strlen(prefix)))
         return api_error(c, 404, "no such endpoint");
@@ -306,7 +242,11 @@ static int api_route(struct mg_connection *c, sqlite3 *db, const char *path) {
     memcpy(id, p, n);
     id[n] = 0;
     if (!slash || !slash[1]) return api_trace(c, db, id);
-    if (!strcmp(slash, "/events")) return api_events(c, db, id);
+    if (!strcmp(slash, "/events")) return query_events(c, db, id);
+    if (!strcmp(slash, "/events/search")) return query_search(c, db, id);
+    if (!strcmp(slash, "/events/range")) return query_range(c, db, id);
+    if (!strcmp(slash, "/snapshots")) return query_snapshots(c, db, id);
+    if (!strcmp(slash, "/graph")) return query_graph(c, db, id);
     return api_error(c, 404, "no such endpoint");
 }
 
@@ -346,6 +286,10 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
     opts[k++] = "no";
     opts[k++] = "request_timeout_ms";
     opts[k++] = "10000";
+    /* every reply carries Content-Length, so connections can be reused;
+     * without this civetweb closes them while clients expect keep-alive */
+    opts[k++] = "enable_keep_alive";
+    opts[k++] = "yes";
     opts[k++] = "websocket_timeout_ms";
     opts[k++] = "86400000"; /* viewers may idle for hours */
     if (ui_dir && *ui_dir) {

@@ -97,6 +97,25 @@ ingest *ingest_start(const char *endpoint, store *st, char *bound,
                      size_t boundlen, char *err, size_t errlen);
 void ingest_stop(ingest *in); /* everything received is submitted */
 
+/* api.c: helpers the handlers share */
+int api_reply(struct mg_connection *c, int status, cJSON *body); /* takes body */
+int api_error(struct mg_connection *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int api_int_param(struct mg_connection *c, const char *name, int64_t dflt,
+                  int64_t lo, int64_t hi, int64_t *out); /* -1: 400 sent */
+int api_str_param(struct mg_connection *c, const char *name, char *buf, size_t cap);
+
+/* query.c: the read-only endpoints */
+int query_traces(struct mg_connection *c, sqlite3 *db);
+int query_events(struct mg_connection *c, sqlite3 *db, const char *trace);
+int query_search(struct mg_connection *c, sqlite3 *db, const char *trace);
+int query_range(struct mg_connection *c, sqlite3 *db, const char *trace);
+int query_snapshots(struct mg_connection *c, sqlite3 *db, const char *trace);
+int query_snapshot(struct mg_connection *c, sqlite3 *db, const char *id);
+int query_graph(struct mg_connection *c, sqlite3 *db, const char *trace);
+int query_overhead(struct mg_connection *c, sqlite3 *db);
+int query_storage(struct mg_connection *c, sqlite3 *db);
+
 /* api.c */
 typedef struct api api;
 api *api_start(const char *listen, const char *ui_dir, const char *token,

@@ -1,0 +1,104 @@
+// rest.test.mjs — the read side of the REST API against a real collector
+// fed by the example swarm: filters, search, ranges, snapshots (checksum
+// verified on the way out), the agent graph, metrics; and the 400/404
+// answers for bad parameters and unknown ids. Compared with SQLite itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startCollector, runSwarm, sql, getJson, tempDir, waitFor } from './harness.mjs';
+
+test('REST read endpoints answer from the store, with filters and errors', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db });
+  const swarm = await runSwarm(c.ingest, ['--agents', '5', '--duration', '3', '--speed', '10', '--seed', '11', '--topology', 'mesh']);
+  await waitFor(() => sql(db, "SELECT count(*) AS n FROM traces WHERE status = 'completed'")[0].n === 1, { what: 'trace completed' });
+  const T = `${c.url}/api/traces/${encodeURIComponent(swarm.trace)}`;
+  const count = (where) => sql(db, `SELECT count(*) AS n FROM events e JOIN agents a ON a.id = e.agent_id JOIN event_types ty ON ty.id = e.type_id WHERE ${where}`)[0].n;
+
+  // traces: filters
+  assert.equal((await getJson(`${c.url}/api/traces?status=completed`)).body.total, 1);
+  assert.equal((await getJson(`${c.url}/api/traces?status=active`)).body.total, 0);
+  assert.equal((await getJson(`${c.url}/api/traces?session=${encodeURIComponent(swarm.trace)}`)).body.total, 1);
+  assert.equal((await getJson(`${c.url}/api/traces?session=nope`)).body.total, 0);
+  assert.equal((await getJson(`${c.url}/api/traces?from=4102444800000000`)).body.total, 0);
+  assert.equal((await getJson(`${c.url}/api/traces?status=bogus`)).status, 400);
+
+  // events: agent, type (exact and prefix), level, parent
+  const byAgent = await getJson(`${T}/events?agent=coordinator&limit=10000`);
+  assert.equal(byAgent.status, 200);
+  assert.equal(byAgent.body.events.length, count("a.name = 'coordinator'"));
+  assert.equal(byAgent.body.total, byAgent.body.events.length);
+  assert.ok(byAgent.body.events.every((e) => e.agentId === 'coordinator'));
+  const tasks = await getJson(`${T}/events?type=task.*&limit=10000`);
+  assert.equal(tasks.body.events.length, count("ty.name LIKE 'task.%'"));
+  assert.ok(tasks.body.events.every((e) => e.eventType.startsWith('task.')));
+  const exact = await getJson(`${T}/events?type=task.started&limit=10000`);
+  assert.ok(exact.body.events.length > 0 && exact.body.events.every((e) => e.eventType === 'task.started'));
+  const warn = await getJson(`${T}/events?level=warn&limit=10000`);
+  assert.equal(warn.body.events.length, count('e.level >= 2'));
+  const span = exact.body.events[0].spanId;
+  const children = await getJson(`${T}/events?parent=${span}&limit=10000`);
+  assert.ok(children.body.events.every((e) => e.parentId === span));
+  assert.equal(children.body.events.length, sql(db, `SELECT count(*) AS n FROM events WHERE parent_id = ${BigInt.asIntN(64, BigInt('0x' + span))}`)[0].n);
+
+  // search within the trace; range by time
+  const found = await getJson(`${T}/events/search?q=${encodeURIComponent('msgId')}&limit=1000`);
+  assert.ok(found.body.events.length > 0);
+  assert.ok(found.body.events.every((e) => JSON.stringify(e.metadata).includes('msgId') || (e.message || '').includes('msgId')));
+  const [bounds] = sql(db, 'SELECT min(ts) AS lo, max(ts) AS hi FROM events');
+  const mid = Math.floor((bounds.lo + bounds.hi) / 2);
+  const range = await getJson(`${T}/events/range?from=${bounds.lo}&to=${mid}&limit=10000`);
+  assert.equal(range.body.events.length, sql(db, `SELECT count(*) AS n FROM events WHERE ts BETWEEN ${bounds.lo} AND ${mid}`)[0].n);
+  assert.ok(range.body.events.every((e) => e.timestamp >= bounds.lo && e.timestamp <= mid));
+
+  // snapshots: list, then one, decompressed and checked
+  const snaps = await getJson(`${T}/snapshots?agent=coordinator`);
+  assert.equal(snaps.status, 200);
+  assert.ok(snaps.body.snapshots.length > 0);
+  assert.ok(snaps.body.snapshots.every((s) => s.agentId === 'coordinator'));
+  const one = await getJson(`${c.url}/api/snapshots/${snaps.body.snapshots[0].id}`);
+  assert.equal(one.status, 200);
+  assert.equal(typeof one.body.state, 'object');
+  assert.equal(one.body.checksum, snaps.body.snapshots[0].checksum);
+
+  // graph: every agent a node; links typed, messages paired with latency
+  const graph = await getJson(`${T}/graph`);
+  assert.equal(graph.status, 200);
+  assert.equal(graph.body.nodes.length, 5);
+  assert.ok(graph.body.nodes.every((n) => ['active', 'idle', 'busy', 'error'].includes(n.status)));
+  assert.ok(graph.body.nodes.some((n) => n.type === 'coordinator'));
+  const comm = graph.body.links.filter((l) => l.type === 'communication');
+  assert.ok(comm.length > 0);
+  assert.ok(comm.every((l) => l.messageCount >= 1 && (l.latency === null || l.latency >= 0)));
+  const sent = sql(db, "SELECT count(*) AS n FROM events e JOIN event_types ty ON ty.id = e.type_id WHERE ty.name = 'message.sent'")[0].n;
+  assert.equal(comm.reduce((n, l) => n + l.messageCount, 0), sent, 'every message.sent is on a link');
+  assert.ok(graph.body.links.some((l) => l.type === 'dependency' && l.source === 'coordinator'));
+  assert.ok(graph.body.links.some((l) => l.type === 'coordination'));
+
+  // metrics
+  const over = await getJson(`${c.url}/api/metrics/overhead?trace=${encodeURIComponent(swarm.trace)}`);
+  assert.equal(over.status, 200);
+  assert.ok(over.body.reports >= 1);
+  assert.equal(over.body.eventsRecorded, swarm.recorded);
+  assert.ok(over.body.latest.length >= 1);
+  const storage = await getJson(`${c.url}/api/metrics/storage`);
+  assert.equal(storage.status, 200);
+  assert.equal(storage.body.rows.events, sql(db, 'SELECT count(*) AS n FROM events')[0].n);
+  assert.ok(storage.body.dbBytes > 0 && storage.body.bytesPerEvent > 0);
+
+  // bad parameters and unknown ids
+  for (const [path, status] of [
+    [`${T}/events?level=loud`, 400], [`${T}/events?parent=xyz`, 400], [`${T}/events/search`, 400],
+    [`${T}/events/range?from=5`, 400], [`${T}/events/range?from=9&to=1`, 400],
+    [`${c.url}/api/snapshots/abc`, 400], [`${c.url}/api/snapshots/999999`, 404],
+    [`${c.url}/api/traces/nope/graph`, 404], [`${c.url}/api/traces/nope/snapshots`, 404],
+    [`${c.url}/api/traces/nope/events/search?q=x`, 404],
+    [`${T}/events?agent=${encodeURIComponent("x' OR '1'='1")}`, 200],
+  ]) {
+    const r = await getJson(path);
+    assert.equal(r.status, status, path);
+    if (status !== 200) assert.equal(r.body.error.status, status);
+    else assert.equal(r.body.events.length, 0, 'an injection string is just a value');
+  }
+  assert.equal(await c.stop(), 0);
+});
