@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "collector.h"
 
@@ -23,6 +24,7 @@ struct api {
     struct mg_context *ctx;
     db_pool *pool;
     const char *token;
+    store *st; /* where changes go: the writer owns every write */
 };
 
 /* ---- replies ---- */
@@ -223,6 +225,109 @@ static int api_healthz(struct mg_connection *c) {
     return api_reply(c, 200, b);
 }
 
+/* ---- changes: stop, delete, add a snapshot (run by the writer) ---- */
+
+#define API_MAX_BODY (1u << 20)
+
+/* The request body, NUL-terminated, or NULL with a 400/413 sent. */
+static char *api_body(struct mg_connection *c) {
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    if (ri->content_length < 0) {
+        api_error(c, 400, "a JSON body with Content-Length is required");
+        return NULL;
+    }
+    if (ri->content_length > (long long)API_MAX_BODY) {
+        api_error(c, 400, "body larger than %u bytes", API_MAX_BODY);
+        return NULL;
+    }
+    size_t len = (size_t)ri->content_length, got = 0;
+    char *buf = malloc(len + 1);
+    while (buf && got < len) {
+        int n = mg_read(c, buf + got, len - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    if (!buf || got != len) {
+        free(buf);
+        api_error(c, 400, "body shorter than its Content-Length");
+        return NULL;
+    }
+    buf[len] = 0;
+    return buf;
+}
+
+static int api_command_reply(struct mg_connection *c, int status, const char *trace) {
+    if (status == 404) return api_error(c, 404, "no trace '%.200s'", trace);
+    if (status >= 500) return api_error(c, status, "the store could not do it");
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "id", trace);
+    cJSON_AddStringToObject(b, "result", "ok");
+    return api_reply(c, status, b);
+}
+
+static int api_stop_trace(struct mg_connection *c, api *a, const char *trace) {
+    store_cmd cmd = {.type = STORE_CMD_STOP};
+    snprintf(cmd.trace, sizeof cmd.trace, "%s", trace);
+    return api_command_reply(c, store_command(a->st, &cmd), trace);
+}
+
+static int api_delete_trace(struct mg_connection *c, api *a, const char *trace) {
+    store_cmd cmd = {.type = STORE_CMD_DELETE};
+    snprintf(cmd.trace, sizeof cmd.trace, "%s", trace);
+    return api_command_reply(c, store_command(a->st, &cmd), trace);
+}
+
+/* POST /api/traces/:id/snapshots {"agentId", "stateType", "state", "timestamp"?} */
+static int api_add_snapshot(struct mg_connection *c, api *a, const char *trace) {
+    char *body = api_body(c);
+    if (!body) return 400;
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    const cJSON *agent = cJSON_GetObjectItemCaseSensitive(j, "agentId");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "stateType");
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "timestamp");
+    const char *why = !j ? "body is not JSON"
+                      : !cJSON_IsString(agent) || !*agent->valuestring ||
+                              strlen(agent->valuestring) > WIRE_MAX_NAME
+                          ? "agentId must be a string of 1..256 bytes"
+                      : !cJSON_IsString(type) || !*type->valuestring || strlen(type->valuestring) > 64
+                          ? "stateType must be a string of 1..64 bytes"
+                      : !state ? "state is required"
+                      : ts && (!cJSON_IsNumber(ts) || ts->valuedouble < (double)WIRE_MIN_TS_US ||
+                               ts->valuedouble > (double)WIRE_MAX_TS_US)
+                          ? "timestamp must be microseconds since the epoch"
+                          : NULL;
+    if (why) {
+        cJSON_Delete(j);
+        return api_error(c, 400, "%s", why);
+    }
+    store_cmd cmd = {.type = STORE_CMD_SNAPSHOT};
+    snprintf(cmd.trace, sizeof cmd.trace, "%s", trace);
+    snprintf(cmd.agent, sizeof cmd.agent, "%s", agent->valuestring);
+    snprintf(cmd.state_type, sizeof cmd.state_type, "%s", type->valuestring);
+    char *json = cJSON_PrintUnformatted(state);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    cmd.ts = ts ? (int64_t)ts->valuedouble : (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    cmd.json = json;
+    int status = json ? store_command(a->st, &cmd) : 500;
+    free(json);
+    cJSON_Delete(j);
+    if (status != 201) return api_command_reply(c, status, trace);
+    cJSON *b = cJSON_CreateObject();
+    char id[24], sum[24];
+    snprintf(id, sizeof id, "%lld", (long long)cmd.result_id);
+    snprintf(sum, sizeof sum, "%016llx", (unsigned long long)cmd.checksum);
+    cJSON_AddStringToObject(b, "id", id);
+    cJSON_AddStringToObject(b, "traceId", trace);
+    cJSON_AddStringToObject(b, "agentId", cmd.agent);
+    cJSON_AddStringToObject(b, "stateType", cmd.state_type);
+    cJSON_AddNumberToObject(b, "timestamp", (double)cmd.ts);
+    cJSON_AddStringToObject(b, "checksum", sum);
+    return api_reply(c, 201, b);
+}
+
 /* Route /api/...: traces, their events (list, search, range), snapshots,
  * graph; snapshots by id; metrics. */
 static int api_route(struct mg_connection *c, sqlite3 *db, const char *path) {
@@ -250,13 +355,40 @@ static int api_route(struct mg_connection *c, sqlite3 *db, const char *path) {
     return api_error(c, 404, "no such endpoint");
 }
 
+/* The trace name in /api/traces/NAME[/rest], or NULL; *rest is set. */
+static const char *api_trace_part(const char *path, char *id, size_t cap, const char **rest) {
+    const char *prefix = "/api/traces/";
+    if (strncmp(path, prefix, strlen(prefix))) return NULL;
+    const char *p = path + strlen(prefix), *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    if (n == 0 || n >= cap) return NULL;
+    memcpy(id, p, n);
+    id[n] = 0;
+    *rest = slash ? slash : "";
+    return id;
+}
+
+/* POST and DELETE: the three changes the API allows. */
+static int api_change(struct mg_connection *c, api *a, const struct mg_request_info *ri) {
+    char id[WIRE_MAX_NAME + 1];
+    const char *rest;
+    int post = !strcmp(ri->request_method, "POST");
+    int del = !strcmp(ri->request_method, "DELETE");
+    if (api_trace_part(ri->local_uri, id, sizeof id, &rest)) {
+        if (post && !strcmp(rest, "/stop")) return api_stop_trace(c, a, id);
+        if (post && !strcmp(rest, "/snapshots")) return api_add_snapshot(c, a, id);
+        if (del && (!*rest || !strcmp(rest, "/"))) return api_delete_trace(c, a, id);
+    }
+    return api_error(c, 405, "%.16s is not supported on %.100s", ri->request_method,
+                     ri->local_uri);
+}
+
 static int api_handler(struct mg_connection *c, void *cb) {
     api *a = cb;
     const struct mg_request_info *ri = mg_get_request_info(c);
     if (!auth_token_ok(c, a->token))
         return api_error(c, 401, "missing or wrong token");
-    if (strcmp(ri->request_method, "GET"))
-        return api_error(c, 405, "%.16s is not supported here", ri->request_method);
+    if (strcmp(ri->request_method, "GET")) return api_change(c, a, ri);
     if (!strcmp(ri->local_uri, "/healthz")) return api_healthz(c);
     sqlite3 *db = db_pool_get(a->pool);
     int status = api_route(c, db, ri->local_uri);
@@ -324,6 +456,7 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
 }
 
 struct mg_context *api_context(api *a) { return a->ctx; }
+void api_set_store(api *a, store *st) { a->st = st; }
 db_pool *api_pool(api *a) { return a->pool; }
 
 void api_stop(api *a) {

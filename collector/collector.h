@@ -89,6 +89,21 @@ store *store_open(const char *path, stream *out, char *err, size_t errlen);
 /* Takes ownership of *b (freed with wire_batch_free + free). */
 void store_submit(store *st, wire_batch *b);
 void store_set_stream(store *st, stream *out);
+/* A change asked for over REST, run by the writer; blocks until done and
+ * returns the HTTP status (200/201, 404 unknown trace, 500, 503). */
+enum { STORE_CMD_STOP, STORE_CMD_DELETE, STORE_CMD_SNAPSHOT };
+typedef struct store_cmd {
+    int type;
+    char trace[WIRE_MAX_NAME + 1];
+    char agent[WIRE_MAX_NAME + 1], state_type[65]; /* snapshot */
+    const char *json;                               /* snapshot state */
+    int64_t ts;
+    int status, done;
+    int64_t result_id;
+    uint64_t checksum;
+    struct store_cmd *next;
+} store_cmd;
+int store_command(store *st, store_cmd *c);
 void store_close(store *st); /* commits everything submitted */
 
 /* ingest.c */
@@ -122,6 +137,7 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
                const char *db_path, char *bound, size_t boundlen, char *err,
                size_t errlen);
 struct mg_context *api_context(api *a);
+void api_set_store(api *a, store *st);
 db_pool *api_pool(api *a);
 void api_stop(api *a);
 

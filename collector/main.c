@@ -135,6 +135,7 @@ int main(int argc, char **argv) {
     api *a = st ? api_start(o.listen, o.ui, o.token, o.db, http, sizeof http, err, sizeof err) : NULL;
     stream *sm = a ? stream_create(api_context(a), api_pool(a), o.token) : NULL;
     if (sm) store_set_stream(st, sm);
+    if (a) api_set_store(a, st);
     ingest *in = sm ? ingest_start(o.ingest, st, ingest_ep, sizeof ingest_ep, err, sizeof err) : NULL;
     if (!in) {
         fprintf(stderr, "trace-collector: %s\n", *err ? err : "start-up failed");

@@ -87,9 +87,10 @@ struct store {
     smap traces, agents, types; /* name -> id; agents keyed "trace\x1fname" */
 
     pthread_mutex_t lock; /* guards the queue, stopping, out */
-    pthread_cond_t more, room;
+    pthread_cond_t more, room, cmd_done;
     wire_batch *queue[STORE_QUEUE_MAX];
     size_t qhead, qlen;
+    store_cmd *cmds; /* REST changes, run by the writer between passes */
     int stopping;
     pthread_t thread;
 };
@@ -465,12 +466,129 @@ static void store_pass(store *s, wire_batch **batches, size_t n) {
     free(pub.msgs);
 }
 
+/* ---- changes asked for over REST ----
+ * They run on the writer thread like everything that writes, so the name
+ * caches stay true: a deleted trace leaves the caches with it. */
+
+static int store_exec_sql(store *s, const char *sql, int64_t id) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int64_t store_find_trace(store *s, const char *name) {
+    sqlite3_stmt *st = s->st[ST_TRACE_FIND];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    return store_step_int(s, ST_TRACE_FIND, -1);
+}
+
+static void store_cmd_stop(store *s, store_cmd *c, pending *pub) {
+    int64_t id = store_find_trace(s, c->trace);
+    if (id < 0) {
+        c->status = 404;
+        return;
+    }
+    c->status = store_exec_sql(s, "UPDATE traces SET status = 'completed', end_time = last_time "
+                                  "WHERE id = ?1 AND status = 'active'", id) ? 500 : 200;
+    if (c->status == 200) pending_add(pub, store_trace_message(s, "trace_end", id, c->trace));
+}
+
+static void store_cmd_delete(store *s, store_cmd *c) {
+    int64_t id = store_find_trace(s, c->trace);
+    if (id < 0) {
+        c->status = 404;
+        return;
+    }
+    static const char *sql[] = {
+        "DELETE FROM events WHERE trace_id = ?1", "DELETE FROM snapshots WHERE trace_id = ?1",
+        "DELETE FROM agents WHERE trace_id = ?1", "DELETE FROM producers WHERE trace_id = ?1",
+        "DELETE FROM traces WHERE id = ?1"};
+    c->status = 200;
+    for (size_t i = 0; i < sizeof sql / sizeof *sql; i++)
+        if (store_exec_sql(s, sql[i], id)) c->status = 500;
+    smap_clear(&s->traces);
+    smap_clear(&s->agents);
+}
+
+static void store_cmd_snapshot(store *s, store_cmd *c) {
+    int64_t id = store_find_trace(s, c->trace);
+    if (id < 0) {
+        c->status = 404;
+        return;
+    }
+    wire_str agent = {c->agent, (uint32_t)strlen(c->agent)};
+    int64_t agent_id = store_agent_id(s, id, agent);
+    wire_event e = {0};
+    e.ts_us = (uint64_t)c->ts;
+    e.type = (wire_str){c->state_type, (uint32_t)strlen(c->state_type)};
+    e.metadata = (wire_str){c->json, (uint32_t)strlen(c->json)};
+    e.aux = wire_checksum(c->json, strlen(c->json));
+    c->status = agent_id >= 0 && store_snapshot(s, id, agent_id, &e) == 0 ? 201 : 500;
+    c->result_id = sqlite3_last_insert_rowid(s->db);
+    c->checksum = e.aux;
+}
+
+static void store_run_cmds(store *s, store_cmd *list) {
+    pending pub = {0};
+    sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+    for (store_cmd *c = list; c; c = c->next) {
+        if (c->type == STORE_CMD_STOP) store_cmd_stop(s, c, &pub);
+        else if (c->type == STORE_CMD_DELETE) store_cmd_delete(s, c);
+        else store_cmd_snapshot(s, c);
+    }
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        smap_clear(&s->traces);
+        smap_clear(&s->agents);
+        for (store_cmd *c = list; c; c = c->next) c->status = 500;
+        for (size_t i = 0; i < pub.n; i++) free(pub.msgs[i]);
+        pub.n = 0;
+    }
+    for (size_t i = 0; i < pub.n; i++) {
+        if (s->out) stream_publish(s->out, pub.msgs[i]);
+        else free(pub.msgs[i]);
+    }
+    free(pub.msgs);
+    pthread_mutex_lock(&s->lock);
+    for (store_cmd *c = list; c; c = c->next) c->done = 1;
+    pthread_cond_broadcast(&s->cmd_done);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int store_command(store *s, store_cmd *c) {
+    c->done = 0;
+    c->status = 500;
+    pthread_mutex_lock(&s->lock);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->lock);
+        return 503;
+    }
+    c->next = s->cmds;
+    s->cmds = c;
+    pthread_cond_signal(&s->more);
+    while (!c->done) pthread_cond_wait(&s->cmd_done, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    return c->status;
+}
+
 static void *store_main(void *arg) {
     store *s = arg;
     wire_batch *batch[STORE_PASS_MAX];
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (!s->qlen && !s->stopping) pthread_cond_wait(&s->more, &s->lock);
+        while (!s->qlen && !s->cmds && !s->stopping) pthread_cond_wait(&s->more, &s->lock);
+        store_cmd *cmds = s->cmds;
+        s->cmds = NULL;
+        if (cmds) {
+            pthread_mutex_unlock(&s->lock);
+            store_run_cmds(s, cmds);
+            continue;
+        }
         if (!s->qlen && s->stopping) {
             pthread_mutex_unlock(&s->lock);
             break;
@@ -513,6 +631,7 @@ store *store_open(const char *path, stream *out, char *err, size_t errlen) {
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->more, NULL);
     pthread_cond_init(&s->room, NULL);
+    pthread_cond_init(&s->cmd_done, NULL);
     if (pthread_create(&s->thread, NULL, store_main, s)) {
         snprintf(err, errlen, "cannot start the writer thread");
         for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
@@ -554,5 +673,6 @@ void store_close(store *s) {
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->more);
     pthread_cond_destroy(&s->room);
+    pthread_cond_destroy(&s->cmd_done);
     free(s);
 }

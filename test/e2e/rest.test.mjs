@@ -102,3 +102,57 @@ test('REST read endpoints answer from the store, with filters and errors', async
   }
   assert.equal(await c.stop(), 0);
 });
+
+test('REST changes: add a snapshot, stop a trace, delete a trace', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db });
+  const swarm = await runSwarm(c.ingest, ['--agents', '3', '--duration', '1', '--speed', '10', '--seed', '5']);
+  const T = `${c.url}/api/traces/${encodeURIComponent(swarm.trace)}`;
+  const send = (method, url, body) => fetch(url, {
+    method, headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  }).then(async (r) => ({ status: r.status, body: await r.json() }));
+
+  // a snapshot posted over REST reads back the same, checksum and all
+  const state = { status: 'busy', currentTask: 't-9', memory: { k: 'v' } };
+  const made = await send('POST', `${T}/snapshots`, { agentId: 'reviewer-9', stateType: 'agent_state', state, timestamp: 1795000000000000 });
+  assert.equal(made.status, 201);
+  assert.equal(made.body.agentId, 'reviewer-9');
+  const back = await getJson(`${c.url}/api/snapshots/${made.body.id}`);
+  assert.deepEqual(back.body.state, state);
+  assert.equal(back.body.checksum, made.body.checksum);
+  assert.equal(back.body.timestamp, 1795000000000000);
+  for (const [body, why] of [['{not json', 'JSON'], [{ stateType: 'x', state: 1 }, 'agentId'],
+    [{ agentId: 'a', state: 1 }, 'stateType'], [{ agentId: 'a', stateType: 'x' }, 'state'],
+    [{ agentId: 'a', stateType: 'x', state: 1, timestamp: -5 }, 'timestamp']]) {
+    const r = await send('POST', `${T}/snapshots`, body);
+    assert.equal(r.status, 400, why);
+    assert.match(r.body.error.message, new RegExp(why));
+  }
+  assert.equal((await send('POST', `${c.url}/api/traces/nope/snapshots`, { agentId: 'a', stateType: 'x', state: 1 })).status, 404);
+  assert.equal((await send('POST', `${T}/snapshots`, 'x'.repeat(1100000))).status, 400);
+
+  // stop: an active trace becomes completed (this one has completed already: still 200)
+  assert.equal((await send('POST', `${T}/stop`)).status, 200);
+  assert.equal((await getJson(T)).body.status, 'completed');
+  assert.equal((await send('POST', `${c.url}/api/traces/nope/stop`)).status, 404);
+  assert.equal((await send('PUT', T, {})).status, 405);
+
+  // delete: gone from the API and from every table
+  assert.equal((await send('DELETE', T)).status, 200);
+  assert.equal((await getJson(T)).status, 404);
+  const [left] = sql(db, `SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM snapshots) +
+                                 (SELECT count(*) FROM agents) + (SELECT count(*) FROM traces) AS n`);
+  assert.equal(left.n, 0);
+  assert.equal((await send('DELETE', T)).status, 404);
+
+  // the writer's caches forgot the trace: a new run of the same name is stored whole
+  const again = await runSwarm(c.ingest, ['--agents', '3', '--duration', '1', '--speed', '10'], { TRACE_ID: swarm.trace });
+  await waitFor(() => sql(db, 'SELECT min(finished) AS f, count(*) AS n FROM producers')[0].f === 1, { what: 'second run stored' });
+  const [row] = sql(db, 'SELECT agent_count AS agents FROM traces');
+  assert.equal(row.agents, 3);
+  const health = await getJson(`${c.url}/healthz`);
+  assert.equal(health.body.storeErrors, 0);
+  assert.ok(again.sent > 0);
+  assert.equal(await c.stop(), 0);
+});
