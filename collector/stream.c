@@ -1,15 +1,22 @@
 /*
  * stream.c — WebSocket /ws: live fan-out of committed events.
  *
- * The writer hands each StreamMessage (already JSON) to stream_publish(),
- * which only queues it: the writer never waits on a browser. One stream
- * thread sends queued messages to every client, and a heartbeat every
- * 10 s. A client connecting with ?since=SEQ first gets every stored event
- * after SEQ from SQLite (catch-up), so a reconnect leaves no gap; clients
- * drop duplicate seqs, since catch-up and live delivery may overlap.
+ * The writer hands each StreamMessage (JSON text) to stream_publish(),
+ * which only queues it: the writer never waits on a browser. The stream
+ * thread fans every message out to the clients, each through its own
+ * filter (trace, agent, event type, minimum level: set in the URL or by a
+ * {"type":"subscribe"} message) into that client's bounded queue; each
+ * client has its own sender thread. So a stalled browser blocks only its
+ * own sender: its queue fills, and past the drop threshold the lowest
+ * priority messages go first (routine events before trace starts and
+ * ends, errors last) and are counted. Ingest and the other clients never
+ * wait for it. A client connecting with ?since=SEQ first gets every stored
+ * event after SEQ from SQLite (catch-up); clients drop duplicate seqs,
+ * since catch-up and live delivery may overlap.
  *
- * Ownership: a message string belongs to the queue until the stream thread
- * has sent it to every client and frees it.
+ * Ownership: a ws_msg is shared by every queue it sits in (refcounted); a
+ * ws_client belongs to the stream from civetweb's ready callback until its
+ * close callback, which stops and joins its sender before freeing it.
  */
 #include <civetweb.h>
 #include <inttypes.h>
@@ -21,27 +28,232 @@
 
 #include "collector.h"
 
-#define STREAM_QUEUE_MAX 4096
+#define STREAM_QUEUE_MAX 4096     /* published, not yet fanned out */
+#define CLIENT_QUEUE_MAX 10000    /* per client (the spec's queueSize) */
+#define CLIENT_DROP_AT 8000       /* then lowest priority first (dropThreshold) */
+#define CLIENT_BURST 500          /* messages per rate window (burstCapacity) */
+#define CLIENT_WINDOW_MS 100      /* the rate window (rateLimitMs) */
 #define STREAM_HEARTBEAT_S 10
 #define STREAM_CATCHUP_PAGE 500
 
+typedef struct ws_msg {
+    _Atomic int refs;
+    int prio; /* 1 error ... 5 heartbeat: higher goes first when full */
+    size_t len;
+    char text[];
+} ws_msg;
+
+typedef struct ws_filter {
+    char trace[WIRE_MAX_NAME + 1], agent[WIRE_MAX_NAME + 1], type[WIRE_MAX_NAME + 1];
+    int type_prefix; /* type ended in '*' */
+    int min_level;
+} ws_filter;
+
 typedef struct ws_client {
     struct mg_connection *conn;
-    struct ws_client *next;
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t more;
+    ws_msg **q;
+    size_t head, len;
+    ws_filter f;
+    int closing;
+    uint64_t dropped;
+    pthread_t sender;
+    struct ws_client *next; /* the stream's list, under the stream lock */
 } ws_client;
 
 struct stream {
     db_pool *pool;
     const char *token;
-    pthread_mutex_t lock; /* guards everything below */
+    pthread_mutex_t lock; /* guards the list and the publish queue */
     pthread_cond_t more;
     ws_client *clients;
     char *queue[STREAM_QUEUE_MAX];
     size_t qhead, qlen;
-    uint64_t dropped; /* messages dropped because the queue was full */
+    uint64_t dropped; /* published messages dropped: fan-out fell behind */
     int stopping;
     pthread_t thread;
 };
+
+/* ---- messages ---- */
+
+static ws_msg *msg_new(const char *text, size_t len, int prio) {
+    ws_msg *m = malloc(sizeof *m + len + 1);
+    if (!m) return NULL;
+    atomic_init(&m->refs, 1);
+    m->prio = prio;
+    m->len = len;
+    memcpy(m->text, text, len + 1);
+    return m;
+}
+
+static void msg_unref(ws_msg *m) {
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1) free(m);
+}
+
+/* json_stream_message() writes "type" first, so no parse is needed. */
+static int msg_priority(const char *text) {
+    if (!strncmp(text, "{\"type\":\"error\"", 15)) return 1;
+    if (!strncmp(text, "{\"type\":\"trace_event\"", 21))
+        return strstr(text, "\"level\":\"error\"") ? 1 : 4;
+    if (!strncmp(text, "{\"type\":\"heartbeat\"", 19)) return 5;
+    return 2; /* trace_start, trace_end */
+}
+
+/* ---- filters ---- */
+
+static int level_named(const char *s) {
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
+static int filter_all(const ws_filter *f) {
+    return !f->trace[0] && !f->agent[0] && !f->type[0] && f->min_level <= 0;
+}
+
+/* Set one field; -1 if the value is not acceptable. */
+static int filter_set(ws_filter *f, const char *key, const char *v) {
+    if (strlen(v) > WIRE_MAX_NAME) return -1;
+    if (!strcmp(key, "trace") || !strcmp(key, "traceId")) snprintf(f->trace, sizeof f->trace, "%s", v);
+    else if (!strcmp(key, "agent") || !strcmp(key, "agentId")) snprintf(f->agent, sizeof f->agent, "%s", v);
+    else if (!strcmp(key, "type") || !strcmp(key, "eventType")) {
+        size_t n = strlen(v);
+        f->type_prefix = n && v[n - 1] == '*';
+        snprintf(f->type, sizeof f->type, "%.*s", (int)(n - (size_t)f->type_prefix), v);
+    } else if (!strcmp(key, "level") || !strcmp(key, "minLevel")) {
+        f->min_level = level_named(v);
+        if (f->min_level < 0) return -1;
+    }
+    return 0;
+}
+
+static int filter_event(const ws_filter *f, const cJSON *e) {
+    const char *agent = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "agentId"));
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "eventType"));
+    const char *level = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "level"));
+    if (f->agent[0] && (!agent || strcmp(agent, f->agent))) return 0;
+    if (f->type[0] && (!type || (f->type_prefix ? strncmp(type, f->type, strlen(f->type))
+                                                : strcmp(type, f->type))))
+        return 0;
+    if (f->min_level > 0 && (!level || level_named(level) < f->min_level)) return 0;
+    return 1;
+}
+
+/* The part of a message this client wants: the shared message, a new
+ * filtered one, or NULL. `parsed` caches the parse across clients. */
+static ws_msg *filter_message(const ws_filter *f, ws_msg *m, cJSON **parsed) {
+    if (filter_all(f)) {
+        atomic_fetch_add(&m->refs, 1);
+        return m;
+    }
+    if (!*parsed) *parsed = cJSON_Parse(m->text);
+    if (!*parsed) return NULL;
+    const char *trace = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*parsed, "traceId"));
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*parsed, "type"));
+    if (f->trace[0] && trace && strcmp(trace, f->trace)) return NULL;
+    if (!type || strcmp(type, "trace_event") ||
+        (!f->agent[0] && !f->type[0] && f->min_level <= 0)) {
+        atomic_fetch_add(&m->refs, 1);
+        return m;
+    }
+    cJSON *payload = cJSON_GetObjectItemCaseSensitive(*parsed, "payload");
+    cJSON *events = cJSON_GetObjectItemCaseSensitive(payload, "events");
+    cJSON *kept = cJSON_CreateArray();
+    double last = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, events) {
+        if (!filter_event(f, e)) continue;
+        cJSON_AddItemToArray(kept, cJSON_Duplicate(e, 1));
+        last = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "seq"));
+    }
+    if (!cJSON_GetArraySize(kept)) {
+        cJSON_Delete(kept);
+        return NULL;
+    }
+    cJSON *np = cJSON_CreateObject();
+    cJSON_AddItemToObject(np, "events", kept);
+    cJSON *bid = cJSON_GetObjectItemCaseSensitive(payload, "batchId");
+    cJSON_AddStringToObject(np, "batchId", cJSON_IsString(bid) ? bid->valuestring : "");
+    cJSON_AddNumberToObject(np, "sequenceNumber", last);
+    char *text = json_stream_message("trace_event", trace, np);
+    ws_msg *out = text ? msg_new(text, strlen(text), msg_priority(text)) : NULL;
+    free(text);
+    return out;
+}
+
+/* ---- a client's queue and sender ---- */
+
+/* Past the drop threshold the lowest-priority oldest message goes (or the
+ * new one, if nothing queued is less important). Under c->lock. */
+static void client_push(ws_client *c, ws_msg *m) {
+    if (c->len >= CLIENT_DROP_AT) {
+        size_t victim = SIZE_MAX;
+        int worst = m->prio;
+        for (size_t i = 0; i < c->len; i++) {
+            ws_msg *q = c->q[(c->head + i) % CLIENT_QUEUE_MAX];
+            if (q->prio > worst) {
+                worst = q->prio;
+                victim = i;
+            }
+        }
+        c->dropped++;
+        if (victim == SIZE_MAX) {
+            msg_unref(m);
+            return;
+        }
+        size_t at = (c->head + victim) % CLIENT_QUEUE_MAX;
+        msg_unref(c->q[at]);
+        for (size_t i = victim; i + 1 < c->len; i++) /* close the gap */
+            c->q[(c->head + i) % CLIENT_QUEUE_MAX] = c->q[(c->head + i + 1) % CLIENT_QUEUE_MAX];
+        c->len--;
+    }
+    c->q[(c->head + c->len) % CLIENT_QUEUE_MAX] = m;
+    c->len++;
+    pthread_cond_signal(&c->more);
+}
+
+static uint64_t stream_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void *client_sender(void *arg) {
+    ws_client *c = arg;
+    uint64_t window = stream_now_ms();
+    int sent_in_window = 0;
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        while (!c->len && !c->closing) pthread_cond_wait(&c->more, &c->lock);
+        if (c->closing) {
+            pthread_mutex_unlock(&c->lock);
+            break;
+        }
+        ws_msg *m = c->q[c->head];
+        c->head = (c->head + 1) % CLIENT_QUEUE_MAX;
+        c->len--;
+        pthread_mutex_unlock(&c->lock);
+        /* the spec's rate limit: a burst, then wait for the next window */
+        uint64_t now = stream_now_ms();
+        if (now - window >= CLIENT_WINDOW_MS) {
+            window = now;
+            sent_in_window = 0;
+        } else if (++sent_in_window > CLIENT_BURST) {
+            struct timespec d = {0, (long)(CLIENT_WINDOW_MS - (now - window)) * 1000000L};
+            nanosleep(&d, NULL);
+            window = stream_now_ms();
+            sent_in_window = 0;
+        }
+        if (mg_websocket_write(c->conn, MG_WEBSOCKET_OPCODE_TEXT, m->text, m->len) > 0)
+            atomic_fetch_add(&g_stats.ws_messages_sent, 1);
+        msg_unref(m);
+    }
+    return NULL;
+}
+
+/* ---- fan-out ---- */
 
 int stream_has_clients(stream *s) {
     pthread_mutex_lock(&s->lock);
@@ -64,13 +276,20 @@ void stream_publish(stream *s, char *json) {
     pthread_mutex_unlock(&s->lock);
 }
 
-static void stream_send_all(stream *s, const char *msg) {
-    size_t len = strlen(msg);
+static void stream_fan_out(stream *s, const char *text) {
+    ws_msg *m = msg_new(text, strlen(text), msg_priority(text));
+    if (!m) return;
+    cJSON *parsed = NULL;
     pthread_mutex_lock(&s->lock);
-    for (ws_client *c = s->clients; c; c = c->next)
-        if (mg_websocket_write(c->conn, MG_WEBSOCKET_OPCODE_TEXT, msg, len) > 0)
-            atomic_fetch_add(&g_stats.ws_messages_sent, 1);
+    for (ws_client *c = s->clients; c; c = c->next) {
+        pthread_mutex_lock(&c->lock);
+        ws_msg *mine = filter_message(&c->f, m, &parsed);
+        if (mine) client_push(c, mine);
+        pthread_mutex_unlock(&c->lock);
+    }
     pthread_mutex_unlock(&s->lock);
+    cJSON_Delete(parsed);
+    msg_unref(m);
 }
 
 static void *stream_main(void *arg) {
@@ -97,10 +316,80 @@ static void *stream_main(void *arg) {
             msg = json_stream_message("heartbeat", NULL, NULL);
             next_beat = time(NULL) + STREAM_HEARTBEAT_S;
         }
-        if (msg) stream_send_all(s, msg);
+        if (msg) stream_fan_out(s, msg);
         free(msg);
     }
     return NULL;
+}
+
+/* ---- catch-up ---- */
+
+static const char *catchup_sql =
+    "SELECT e.id, t.name, a.name, ty.name, e.ts, e.level, e.kind, e.span_id, "
+    "e.parent_id, e.duration_us, e.count, e.message, e.metadata, e.stack_trace "
+    "FROM events e JOIN traces t ON t.id = e.trace_id "
+    "JOIN agents a ON a.id = e.agent_id JOIN event_types ty ON ty.id = e.type_id "
+    "WHERE e.id > ?1 ORDER BY e.id LIMIT ?2";
+
+static void stream_send_now(struct mg_connection *conn, char *msg) {
+    if (msg) mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, msg, strlen(msg));
+    free(msg);
+}
+
+static void stream_flush_page(struct mg_connection *conn, cJSON *events,
+                              const char *trace, int64_t last_seq) {
+    cJSON *payload = cJSON_CreateObject();
+    cJSON_AddItemToObject(payload, "events", events);
+    cJSON_AddStringToObject(payload, "batchId", "catch-up");
+    cJSON_AddNumberToObject(payload, "sequenceNumber", (double)last_seq);
+    stream_send_now(conn, json_stream_message("trace_event", trace, payload));
+}
+
+/* Replay stored events after `since` that pass the filter, grouped by
+ * trace in commit order. */
+static void stream_catch_up(stream *s, struct mg_connection *conn,
+                            const ws_filter *f, int64_t since) {
+    sqlite3 *db = db_pool_get(s->pool);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, catchup_sql, -1, &st, NULL) != SQLITE_OK) {
+        db_pool_put(s->pool, db);
+        return;
+    }
+    for (int more = 1; more;) {
+        sqlite3_bind_int64(st, 1, since);
+        sqlite3_bind_int(st, 2, STREAM_CATCHUP_PAGE);
+        cJSON *events = NULL;
+        char trace[WIRE_MAX_NAME + 1] = "";
+        int rows = 0;
+        int64_t last = since;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            event_row r;
+            event_row_from_stmt(st, &r);
+            since = r.seq;
+            rows++;
+            if (f->trace[0] && strcmp(r.trace, f->trace)) continue;
+            cJSON *e = json_event(&r);
+            if (!filter_event(f, e)) {
+                cJSON_Delete(e);
+                continue;
+            }
+            if (events && strcmp(trace, r.trace)) {
+                stream_flush_page(conn, events, trace, last);
+                events = NULL;
+            }
+            if (!events) {
+                events = cJSON_CreateArray();
+                snprintf(trace, sizeof trace, "%s", r.trace);
+            }
+            cJSON_AddItemToArray(events, e);
+            last = r.seq;
+        }
+        if (events) stream_flush_page(conn, events, trace, last);
+        sqlite3_reset(st);
+        more = rows == STREAM_CATCHUP_PAGE;
+    }
+    sqlite3_finalize(st);
+    db_pool_put(s->pool, db);
 }
 
 /* ---- civetweb callbacks ---- */
@@ -114,93 +403,112 @@ static int stream_on_connect(const struct mg_connection *conn, void *cb) {
     return 0;
 }
 
-static const char *catchup_sql =
-    "SELECT e.id, t.name, a.name, ty.name, e.ts, e.level, e.kind, e.span_id, "
-    "e.parent_id, e.duration_us, e.count, e.message, e.metadata, e.stack_trace "
-    "FROM events e JOIN traces t ON t.id = e.trace_id "
-    "JOIN agents a ON a.id = e.agent_id JOIN event_types ty ON ty.id = e.type_id "
-    "WHERE e.id > ?1 ORDER BY e.id LIMIT ?2";
-
-static void stream_flush_page(struct mg_connection *conn, cJSON *events,
-                              const char *trace, int64_t last_seq) {
-    cJSON *payload = cJSON_CreateObject();
-    cJSON_AddItemToObject(payload, "events", events);
-    cJSON_AddStringToObject(payload, "batchId", "catch-up");
-    cJSON_AddNumberToObject(payload, "sequenceNumber", (double)last_seq);
-    char *msg = json_stream_message("trace_event", trace, payload);
-    if (msg) mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, msg, strlen(msg));
-    free(msg);
+static char *stream_error(const char *why) {
+    cJSON *err = cJSON_CreateObject();
+    cJSON_AddStringToObject(err, "message", why);
+    return json_stream_message("error", NULL, err);
 }
 
-/* Replay stored events after `since`, grouped by trace in commit order. */
-static void stream_catch_up(stream *s, struct mg_connection *conn, int64_t since) {
-    sqlite3 *db = db_pool_get(s->pool);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, catchup_sql, -1, &st, NULL) != SQLITE_OK) {
-        db_pool_put(s->pool, db);
-        return;
-    }
-    for (int more = 1; more;) {
-        sqlite3_bind_int64(st, 1, since);
-        sqlite3_bind_int(st, 2, STREAM_CATCHUP_PAGE);
-        cJSON *events = NULL;
-        char trace[WIRE_MAX_NAME + 1] = "";
-        int rows = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            event_row r;
-            event_row_from_stmt(st, &r);
-            if (events && strcmp(trace, r.trace)) {
-                stream_flush_page(conn, events, trace, since);
-                events = NULL;
-            }
-            if (!events) {
-                events = cJSON_CreateArray();
-                snprintf(trace, sizeof trace, "%s", r.trace);
-            }
-            cJSON_AddItemToArray(events, json_event(&r));
-            since = r.seq;
-            rows++;
+/* Filter and since= from the URL; -1 with a reason if one is bad. */
+static int stream_url_options(const struct mg_request_info *ri, ws_filter *f,
+                              int64_t *since, const char **why) {
+    static const char *keys[] = {"trace", "agent", "type", "level"};
+    char v[WIRE_MAX_NAME + 2];
+    *since = -1;
+    if (!ri->query_string) return 0;
+    size_t qn = strlen(ri->query_string);
+    for (size_t i = 0; i < 4; i++) {
+        int n = mg_get_var(ri->query_string, qn, keys[i], v, sizeof v);
+        if (n == -1) continue;
+        if (n < 0 || filter_set(f, keys[i], v)) {
+            *why = "bad filter in the URL (trace, agent, type, level=debug|info|warn|error)";
+            return -1;
         }
-        if (events) stream_flush_page(conn, events, trace, since);
-        sqlite3_reset(st);
-        more = rows == STREAM_CATCHUP_PAGE;
     }
-    sqlite3_finalize(st);
-    db_pool_put(s->pool, db);
+    if (mg_get_var(ri->query_string, qn, "since", v, sizeof v) >= 0) {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        if (!*v || *end || n < 0) {
+            *why = "since must be a non-negative integer";
+            return -1;
+        }
+        *since = n;
+    }
+    return 0;
 }
 
 static void stream_on_ready(struct mg_connection *conn, void *cb) {
     stream *s = cb;
     ws_client *c = calloc(1, sizeof *c);
-    if (!c) return;
-    c->conn = conn;
-    mg_set_user_connection_data(conn, c);
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    char since[32];
-    int64_t since_seq = -1;
-    if (ri->query_string &&
-        mg_get_var(ri->query_string, strlen(ri->query_string), "since", since,
-                   sizeof since) > 0) {
-        char *end;
-        long long v = strtoll(since, &end, 10);
-        if (*end || v < 0) {
-            cJSON *err = cJSON_CreateObject();
-            cJSON_AddStringToObject(err, "message",
-                                    "since must be a non-negative integer");
-            char *msg = json_stream_message("error", NULL, err);
-            mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, msg, strlen(msg));
-            free(msg);
-        } else {
-            since_seq = v;
-        }
+    if (c) c->q = calloc(CLIENT_QUEUE_MAX, sizeof *c->q);
+    if (!c || !c->q) {
+        if (c) free(c);
+        return;
     }
+    c->conn = conn;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->more, NULL);
+    const char *why = NULL;
+    int64_t since = -1;
+    if (stream_url_options(mg_get_request_info(conn), &c->f, &since, &why))
+        stream_send_now(conn, stream_error(why));
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 128 * 1024); /* up to a thousand of them */
+    int started = pthread_create(&c->sender, &attr, client_sender, c) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) {
+        free(c->q);
+        free(c);
+        stream_send_now(conn, stream_error("server busy"));
+        return;
+    }
+    mg_set_user_connection_data(conn, c);
     /* join the live stream first, then replay: nothing falls between */
     pthread_mutex_lock(&s->lock);
     c->next = s->clients;
     s->clients = c;
     pthread_mutex_unlock(&s->lock);
     atomic_fetch_add(&g_stats.ws_clients, 1);
-    if (since_seq >= 0) stream_catch_up(s, conn, since_seq);
+    if (since >= 0) stream_catch_up(s, conn, &c->f, since);
+}
+
+/* {"type":"subscribe","filter":{"traceId":..,"agentId":..,"eventType":..,"minLevel":..}}
+ * replaces the client's filter; anything else gets an error message. */
+static void stream_on_text(ws_client *c, struct mg_connection *conn, const char *data,
+                           size_t len) {
+    cJSON *j = cJSON_ParseWithLength(data, len);
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
+    cJSON *filter = cJSON_GetObjectItemCaseSensitive(j, "filter");
+    ws_filter f;
+    memset(&f, 0, sizeof f);
+    const char *why = !j ? "not JSON"
+                      : !type || strcmp(type, "subscribe") ? "unknown message type (want subscribe)"
+                      : filter && !cJSON_IsObject(filter) ? "filter must be an object"
+                                                          : NULL;
+    const cJSON *item;
+    const cJSON *fields = why ? NULL : filter;
+    cJSON_ArrayForEach(item, fields) {
+        if (!cJSON_IsString(item) || filter_set(&f, item->string, item->valuestring)) {
+            why = "filter values: traceId, agentId, eventType (trailing * = prefix), "
+                  "minLevel (debug|info|warn|error), as strings";
+            break;
+        }
+    }
+    cJSON_Delete(j);
+    if (why) {
+        stream_send_now(conn, stream_error(why));
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->f = f;
+    pthread_mutex_unlock(&c->lock);
+    cJSON *ack = cJSON_CreateObject();
+    cJSON_AddStringToObject(ack, "traceId", f.trace);
+    cJSON_AddStringToObject(ack, "agentId", f.agent);
+    cJSON_AddStringToObject(ack, "eventType", f.type);
+    cJSON_AddNumberToObject(ack, "minLevel", f.min_level);
+    stream_send_now(conn, json_stream_message("subscribed", NULL, ack));
 }
 
 static int stream_on_data(struct mg_connection *conn, int bits, char *data,
@@ -214,7 +522,24 @@ static int stream_on_data(struct mg_connection *conn, int bits, char *data,
     }
     if (opcode == MG_WEBSOCKET_OPCODE_PING)
         mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_PONG, data, len);
+    ws_client *c = mg_get_user_connection_data(conn);
+    if (opcode == MG_WEBSOCKET_OPCODE_TEXT && c) stream_on_text(c, conn, data, len);
     return 1;
+}
+
+static void client_free(ws_client *c) {
+    pthread_mutex_lock(&c->lock);
+    c->closing = 1;
+    pthread_cond_signal(&c->more);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->sender, NULL);
+    for (size_t i = 0; i < c->len; i++) msg_unref(c->q[(c->head + i) % CLIENT_QUEUE_MAX]);
+    if (c->dropped)
+        log_msg("warn", "ws: a slow client lost %llu message(s)", (unsigned long long)c->dropped);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->more);
+    free(c->q);
+    free(c);
 }
 
 static void stream_on_close(const struct mg_connection *conn, void *cb) {
@@ -229,7 +554,7 @@ static void stream_on_close(const struct mg_connection *conn, void *cb) {
         }
     pthread_mutex_unlock(&s->lock);
     atomic_fetch_sub(&g_stats.ws_clients, 1);
-    free(c);
+    client_free(c);
 }
 
 stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token) {
@@ -238,10 +563,7 @@ stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token) 
     s->pool = pool;
     s->token = token;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_cond_init(&s->more, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&s->more, NULL);
     if (pthread_create(&s->thread, NULL, stream_main, s)) {
         free(s);
         return NULL;
@@ -251,8 +573,7 @@ stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token) 
     return s;
 }
 
-/* Stop sending: call before mg_stop(), so no write races a closing
- * connection. */
+/* Stop the fan-out: call before mg_stop(). */
 void stream_stop(stream *s) {
     if (!s) return;
     pthread_mutex_lock(&s->lock);
@@ -271,7 +592,7 @@ void stream_destroy(stream *s) {
         free(s->queue[(s->qhead + i) % STREAM_QUEUE_MAX]);
     for (ws_client *c = s->clients, *n; c; c = n) {
         n = c->next;
-        free(c);
+        client_free(c);
     }
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->more);
