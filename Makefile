@@ -109,7 +109,12 @@ test:
 	$(MAKE) test/node_modules/.package-lock.json
 	bash test/run.sh
 
-unit-tests: $(UNIT_TESTS)
+unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject
+
+# a hostile producer for the collector's end-to-end tests
+$(BUILD)/bin/wire-inject: test/tools/wire_inject.c $(BUILD)/lib/libtrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
 
 $(BUILD)/bin/bench-%: bench/%.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)

@@ -205,3 +205,22 @@ test('collector down at first: every event is stored or reported dropped, exactl
   assert.equal(row.events + row.snapshots + row.dropped, stats.recorded, 'nothing lost uncounted');
   assert.equal(await c.stop(), 0);
 });
+
+test('malformed batches are rejected and counted while valid traffic flows', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db });
+  const { execFileSync } = await import('node:child_process');
+  const { BUILD } = await import('./harness.mjs');
+  const out = execFileSync(join(BUILD, 'bin', 'wire-inject'), [c.ingest], { encoding: 'utf8' });
+  const [, bad, good] = /bad=(\d+) good_events=(\d+)/.exec(out).map(Number);
+  await waitFor(async () => (await getJson(`${c.url}/healthz`)).body.batchesRejected === bad, { what: `${bad} rejections` });
+  await waitFor(() => sql(db, "SELECT count(*) AS n FROM events e JOIN traces t ON t.id = e.trace_id WHERE t.name = 'inject'")[0].n === good,
+    { what: 'the valid batches on either side of the bad ones' });
+  // the store was not touched by the bad ones, and the collector still works
+  assert.deepEqual(sql(db, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+  const swarm = await runSwarm(c.ingest, ['--agents', '2', '--duration', '1', '--speed', '10']);
+  await waitFor(() => sql(db, `SELECT sum(coalesce(e.count, 1)) AS n FROM events e JOIN traces t ON t.id = e.trace_id WHERE t.name = '${swarm.trace}'`)[0].n +
+    sql(db, `SELECT count(*) AS n FROM snapshots s JOIN traces t ON t.id = s.trace_id WHERE t.name = '${swarm.trace}'`)[0].n === swarm.sent, { what: 'a normal swarm afterwards' });
+  assert.match(c.stderr(), /rejected batch of \d+ bytes: bad magic/);
+  assert.equal(await c.stop(), 0);
+});
