@@ -222,6 +222,7 @@ static int api_healthz(struct mg_connection *c) {
     cJSON_AddNumberToObject(b, "missingBatches", (double)atomic_load(&g_stats.seq_gaps));
     cJSON_AddNumberToObject(b, "storeErrors", (double)atomic_load(&g_stats.store_errors));
     cJSON_AddNumberToObject(b, "wsClients", (double)atomic_load(&g_stats.ws_clients));
+    cJSON_AddNumberToObject(b, "retentionDeleted", (double)atomic_load(&g_stats.retention_deleted));
     return api_reply(c, 200, b);
 }
 

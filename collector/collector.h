@@ -25,6 +25,7 @@ typedef struct coll_stats {
     _Atomic uint64_t events_dropped_reported, seq_gaps;
     _Atomic uint64_t store_errors;
     _Atomic uint64_t ws_clients, ws_messages_sent;
+    _Atomic uint64_t retention_deleted;
 } coll_stats;
 
 extern coll_stats g_stats;
@@ -104,6 +105,13 @@ typedef struct store_cmd {
     struct store_cmd *next;
 } store_cmd;
 int store_command(store *st, store_cmd *c);
+/* What is kept, in seconds (0 = forever), and how often the writer
+ * enforces it. The spec's defaults: completed traces 7 d, traces that
+ * ended in error 30 d, debug events 1 d, snapshots 3 d. */
+typedef struct retention {
+    int64_t completed_s, error_s, debug_s, snapshots_s, every_s;
+} retention;
+void store_set_retention(store *st, const retention *r);
 void store_close(store *st); /* commits everything submitted */
 
 /* ingest.c */

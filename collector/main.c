@@ -10,6 +10,7 @@
  */
 #include <civetweb.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ coll_stats g_stats;
 
 typedef struct options {
     const char *ingest, *listen, *db, *ui, *token;
+    retention keep;
 } options;
 
 static void usage(FILE *out) {
@@ -40,6 +42,12 @@ static void usage(FILE *out) {
             "  --ui DIR           built UI to serve at /             [$TRACE_UI_DIR, %s]\n"
             "  --token T          require 'Authorization: Bearer T'  [$TRACE_TOKEN, none]\n"
             "                     (WebSocket: also ?token=T)\n"
+            "  --retain-completed D  keep completed traces D   [$TRACE_RETAIN_COMPLETED, 7d]\n"
+            "  --retain-error D      keep error traces D       [$TRACE_RETAIN_ERROR, 30d]\n"
+            "  --retain-debug D      keep debug events D       [$TRACE_RETAIN_DEBUG, 1d]\n"
+            "  --retain-snapshots D  keep snapshots D          [$TRACE_RETAIN_SNAPSHOTS, 3d]\n"
+            "  --retention-every D   how often to enforce it   [$TRACE_RETENTION_EVERY, 10m]\n"
+            "                     D: a number with s, m, h or d (0 = keep forever / never)\n"
             "  --quiet            no periodic status line\n"
             "  --help             this text\n"
             "When ready, prints one line on stdout:\n"
@@ -50,6 +58,44 @@ static void usage(FILE *out) {
 static const char *env_or(const char *name, const char *dflt) {
     const char *v = getenv(name);
     return v && *v ? v : dflt;
+}
+
+/* "90", "30s", "10m", "12h", "7d" → seconds; -1 if malformed. */
+static int64_t parse_duration(const char *v) {
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || n < 0) return -1;
+    int64_t unit = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
+                 : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : -1;
+    if (unit < 0 || n > INT64_MAX / 86400 / 1000000) return -1;
+    return n * unit;
+}
+
+static int parse_retention(options *o, int argc, char **argv) {
+    static const struct { const char *flag, *env, *dflt; size_t field; } r[] = {
+        {"--retain-completed", "TRACE_RETAIN_COMPLETED", "7d", offsetof(retention, completed_s)},
+        {"--retain-error", "TRACE_RETAIN_ERROR", "30d", offsetof(retention, error_s)},
+        {"--retain-debug", "TRACE_RETAIN_DEBUG", "1d", offsetof(retention, debug_s)},
+        {"--retain-snapshots", "TRACE_RETAIN_SNAPSHOTS", "3d", offsetof(retention, snapshots_s)},
+        {"--retention-every", "TRACE_RETENTION_EVERY", "10m", offsetof(retention, every_s)},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
+        const char *v = env_or(r[i].env, r[i].dflt);
+        for (int a = 1; a + 1 < argc; a++)
+            if (!strcmp(argv[a], r[i].flag)) v = argv[a + 1];
+        int64_t d = parse_duration(v);
+        if (d < 0) {
+            fprintf(stderr, "trace-collector: %s '%s' is not a duration (e.g. 30s, 10m, 12h, 7d)\n",
+                    r[i].flag, v);
+            return -1;
+        }
+        *(int64_t *)((char *)&o->keep + r[i].field) = d;
+    }
+    return 0;
+}
+
+static int is_retention_flag(const char *a) {
+    return !strncmp(a, "--retain-", 9) || !strcmp(a, "--retention-every");
 }
 
 static int parse_options(int argc, char **argv, options *o) {
@@ -71,6 +117,8 @@ static int parse_options(int argc, char **argv, options *o) {
             exit(0);
         } else if (!strcmp(a, "--quiet")) {
             g_quiet = 1;
+        } else if (is_retention_flag(a) && i + 1 < argc) {
+            i++; /* parse_retention() reads them */
         } else if (dst && i + 1 < argc) {
             *dst = argv[++i];
         } else {
@@ -81,6 +129,7 @@ static int parse_options(int argc, char **argv, options *o) {
         }
     }
     if (o->token && !*o->token) o->token = NULL;
+    if (parse_retention(o, argc, argv)) return -1;
     if (!strchr(o->listen, ':')) {
         fprintf(stderr, "trace-collector: --listen must be HOST:PORT, got '%s'\n", o->listen);
         return -1;
@@ -136,6 +185,7 @@ int main(int argc, char **argv) {
     stream *sm = a ? stream_create(api_context(a), api_pool(a), o.token) : NULL;
     if (sm) store_set_stream(st, sm);
     if (a) api_set_store(a, st);
+    if (st) store_set_retention(st, &o.keep);
     ingest *in = sm ? ingest_start(o.ingest, st, ingest_ep, sizeof ingest_ep, err, sizeof err) : NULL;
     if (!in) {
         fprintf(stderr, "trace-collector: %s\n", *err ? err : "start-up failed");

@@ -91,6 +91,8 @@ struct store {
     wire_batch *queue[STORE_QUEUE_MAX];
     size_t qhead, qlen;
     store_cmd *cmds; /* REST changes, run by the writer between passes */
+    retention keep;  /* under lock; every_s 0 = never */
+    int64_t next_retention_ms;
     int stopping;
     pthread_t thread;
 };
@@ -576,12 +578,100 @@ int store_command(store *s, store_cmd *c) {
     return c->status;
 }
 
+/* ---- retention: run by the writer every keep.every_s, never per insert ---- */
+
+static int64_t store_mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void store_set_retention(store *s, const retention *r) {
+    pthread_mutex_lock(&s->lock);
+    s->keep = *r;
+    s->next_retention_ms = r->every_s ? store_mono_ms() + r->every_s * 1000 : 0;
+    pthread_cond_signal(&s->more);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int64_t store_exec_count(store *s, const char *sql, int64_t cutoff) {
+    if (store_exec_sql(s, sql, cutoff)) {
+        log_msg("error", "retention: %s", sqlite3_errmsg(s->db));
+        return 0;
+    }
+    return sqlite3_changes(s->db);
+}
+
+static void store_retention(store *s, const retention *k) {
+    int64_t now = store_now_us(), n[4] = {0};
+    sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+    /* whole traces first: completed ones, then those that ended in error */
+    static const char *old_traces =
+        "CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY);"
+        "DELETE FROM doomed;";
+    sqlite3_exec(s->db, old_traces, NULL, NULL, NULL);
+    if (k->completed_s)
+        store_exec_sql(s, "INSERT INTO doomed SELECT id FROM traces WHERE status = 'completed' "
+                          "AND end_time < ?1", now - k->completed_s * 1000000);
+    if (k->error_s)
+        store_exec_sql(s, "INSERT OR IGNORE INTO doomed SELECT id FROM traces WHERE status = 'error' "
+                          "AND coalesce(end_time, last_time) < ?1", now - k->error_s * 1000000);
+    n[0] = store_exec_count(s, "DELETE FROM traces WHERE id IN (SELECT id FROM doomed) AND ?1 = ?1", 0);
+    if (n[0]) {
+        static const char *dependents[] = {
+            "DELETE FROM events WHERE trace_id IN (SELECT id FROM doomed) AND ?1 = ?1",
+            "DELETE FROM snapshots WHERE trace_id IN (SELECT id FROM doomed) AND ?1 = ?1",
+            "DELETE FROM agents WHERE trace_id IN (SELECT id FROM doomed) AND ?1 = ?1",
+            "DELETE FROM producers WHERE trace_id IN (SELECT id FROM doomed) AND ?1 = ?1"};
+        for (size_t i = 0; i < 4; i++) store_exec_count(s, dependents[i], 0);
+        smap_clear(&s->traces);
+        smap_clear(&s->agents);
+    }
+    if (k->debug_s) {
+        n[1] = store_exec_count(s, "DELETE FROM events WHERE level = 0 AND ts < ?1",
+                                now - k->debug_s * 1000000);
+        if (n[1])
+            store_exec_sql(s, "UPDATE traces SET event_count = (SELECT count(*) FROM events e "
+                              "WHERE e.trace_id = traces.id) WHERE ?1 = ?1", 0);
+    }
+    if (k->snapshots_s)
+        n[2] = store_exec_count(s, "DELETE FROM snapshots WHERE ts < ?1",
+                                now - k->snapshots_s * 1000000);
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        smap_clear(&s->traces);
+        smap_clear(&s->agents);
+        return;
+    }
+    atomic_fetch_add(&g_stats.retention_deleted, (uint64_t)(n[0] + n[1] + n[2]));
+    if (n[0] + n[1] + n[2])
+        log_msg("info", "retention: removed %lld trace(s), %lld debug event(s), %lld snapshot(s)",
+                (long long)n[0], (long long)n[1], (long long)n[2]);
+}
+
 static void *store_main(void *arg) {
     store *s = arg;
     wire_batch *batch[STORE_PASS_MAX];
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (!s->qlen && !s->cmds && !s->stopping) pthread_cond_wait(&s->more, &s->lock);
+        while (!s->qlen && !s->cmds && !s->stopping &&
+               !(s->next_retention_ms && store_mono_ms() >= s->next_retention_ms)) {
+            if (!s->next_retention_ms) {
+                pthread_cond_wait(&s->more, &s->lock);
+            } else {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += 1; /* re-check the retention clock each second */
+                pthread_cond_timedwait(&s->more, &s->lock, &until);
+            }
+        }
+        if (s->next_retention_ms && store_mono_ms() >= s->next_retention_ms && !s->stopping) {
+            retention k = s->keep;
+            s->next_retention_ms = store_mono_ms() + k.every_s * 1000;
+            pthread_mutex_unlock(&s->lock);
+            store_retention(s, &k);
+            continue;
+        }
         store_cmd *cmds = s->cmds;
         s->cmds = NULL;
         if (cmds) {

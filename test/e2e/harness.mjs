@@ -22,8 +22,8 @@ export function tempDir(t) {
 }
 
 /** Start trace-collector; resolves once it printed its ready line. */
-export async function startCollector(t, { db, token, ui = UI_DIR, ingest = 'tcp://127.0.0.1:*', listen = '127.0.0.1:0' } = {}) {
-  const args = ['--listen', listen, '--ingest', ingest, '--db', db, '--quiet'];
+export async function startCollector(t, { db, token, ui = UI_DIR, ingest = 'tcp://127.0.0.1:*', listen = '127.0.0.1:0', extra = [] } = {}) {
+  const args = ['--listen', listen, '--ingest', ingest, '--db', db, '--quiet', ...extra];
   if (ui) args.push('--ui', ui);
   if (token) args.push('--token', token);
   const proc = spawn(join(BUILD, 'bin', 'trace-collector'), args, { stdio: ['ignore', 'pipe', 'pipe'] });

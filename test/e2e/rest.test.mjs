@@ -156,3 +156,29 @@ test('REST changes: add a snapshot, stop a trace, delete a trace', async (t) => 
   assert.ok(again.sent > 0);
   assert.equal(await c.stop(), 0);
 });
+
+test('retention: debug events, then whole completed traces, go when their time is up', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db, extra: ['--retain-debug', '1s', '--retain-completed', '5s', '--retain-snapshots', '0', '--retention-every', '1s'] });
+  const swarm = await runSwarm(c.ingest, ['--agents', '3', '--duration', '1', '--speed', '10']);
+  await waitFor(() => sql(db, "SELECT count(*) AS n FROM traces WHERE status = 'completed'")[0].n === 1, { what: 'completed' });
+  const before = sql(db, 'SELECT count(*) AS n, sum(level = 0) AS debug FROM events')[0];
+  assert.ok(before.debug > 0, 'the swarm records debug events');
+  await waitFor(() => sql(db, 'SELECT count(*) AS n FROM events WHERE level = 0')[0].n === 0, { what: 'debug events removed' });
+  const mid = sql(db, 'SELECT count(*) AS n FROM events')[0].n;
+  assert.equal(mid, before.n - before.debug, 'only the debug events went');
+  assert.equal((await getJson(`${c.url}/api/traces/${swarm.trace}`)).body.eventCount, mid, 'the trace count follows');
+  assert.ok(sql(db, 'SELECT count(*) AS n FROM snapshots')[0].n > 0, 'snapshots kept (0 = forever)');
+  await waitFor(() => sql(db, 'SELECT count(*) AS n FROM traces')[0].n === 0, { timeout: 15000, what: 'the completed trace removed' });
+  assert.equal(sql(db, 'SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM snapshots) + (SELECT count(*) FROM agents) AS n')[0].n, 0);
+  assert.ok((await getJson(`${c.url}/healthz`)).body.retentionDeleted > 0);
+  assert.equal(await c.stop(), 0);
+});
+
+test('bad retention settings are refused at start-up with a clear message', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { BUILD } = await import('./harness.mjs');
+  const r = spawnSync(join(BUILD, 'bin', 'trace-collector'), ['--retain-debug', 'soon', '--listen', '127.0.0.1:0'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--retain-debug 'soon' is not a duration/);
+});
