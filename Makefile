@@ -118,14 +118,14 @@ $(BUILD)/bin/wire-inject: test/tools/wire_inject.c $(BUILD)/lib/libtrace.a
 
 $(BUILD)/bin/bench-%: bench/%.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(BUILD)/lib/libtrace.a $(ZMQ_LIBS) $(LZ4_LIBS)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(BUILD)/lib/libtrace.a $(ZMQ_LIBS) $(LZ4_LIBS) $(SQL_LIBS)
 
 # the example swarm with tracing compiled out: the overhead baseline
 $(BUILD)/bin/swarm-demo-notrace: examples/swarm-demo.c libtrace/include/trace.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DTRACE_DISABLE -o $@ $<
 
-bench: lib collector examples $(BUILD)/bin/bench-hotpath $(BUILD)/bin/swarm-demo-notrace
+bench: lib collector examples $(BUILD)/bin/bench-hotpath $(BUILD)/bin/bench-ingest $(BUILD)/bin/swarm-demo-notrace
 	bash bench/run.sh
 
 demo: deps

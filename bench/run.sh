@@ -21,6 +21,22 @@ echo
 echo "## libtrace hot path (1 thread, ${BENCH_CALLS:-2000000} calls per case)"
 TRACE_COLLECTOR_URL=$ingest build/bin/bench-hotpath "${BENCH_CALLS:-2000000}" | tee "$dir/ours"
 echo
+echo "## collector ingest: 10 000 traces x 100 events, next to bare SQLite"
+idir=$(mktemp -d)
+build/bin/trace-collector --listen 127.0.0.1:0 --ingest 'tcp://127.0.0.1:*' \
+  --db "$idir/ingest.db" --quiet >"$idir/ready" 2>"$idir/log" &
+ipid=$!
+for _ in $(seq 100); do grep -q ready "$idir/ready" 2>/dev/null && break; sleep 0.1; done
+iep=$(sed -n 's/.*ingest=\(\S*\).*/\1/p' "$idir/ready")
+echo "| what | rows | rows/s | |"
+echo "|---|---:|---:|---|"
+build/bin/bench-ingest collector "$iep" "$idir/ingest.db" "$ipid" | tee "$idir/c"
+kill -INT "$ipid"; wait "$ipid" 2>/dev/null || true
+build/bin/bench-ingest bare "$idir/bare.db" schema/schema.sql | tee "$idir/b"
+awk -F'|' 'FNR == 1 && FILENAME ~ /\/c$/ {c = $4} FNR == 1 && FILENAME ~ /\/b$/ {b = $4}
+  END {printf "| collector / bare SQLite | | %.2fx | |\n", c / b}' "$idir/c" "$idir/b"
+rm -rf "$idir"
+echo
 echo "## the example swarm: CPU with tracing against tracing compiled out"
 bash bench/swarm_overhead.sh "$ingest"
 echo

@@ -80,7 +80,9 @@ ingest *ingest_start(const char *endpoint, store *st, char *bound,
     in->sock = in->ctx ? zmq_socket(in->ctx, ZMQ_PULL) : NULL;
     /* bigger than any valid batch gets dropped by ZeroMQ itself */
     int64_t maxmsg = INGEST_MAX_MSG;
-    int hwm = 10000, linger = 0;
+    /* bounded memory: past this many queued batches producers see
+     * back-pressure (libtrace then drops and counts) */
+    int hwm = 1000, linger = 0;
     if (!in->sock ||
         zmq_setsockopt(in->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
         zmq_setsockopt(in->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||

@@ -22,7 +22,8 @@
 
 #include "collector.h"
 
-#define STORE_QUEUE_MAX 1024 /* batches waiting for the writer */
+#define STORE_QUEUE_MAX 256 /* batches waiting for the writer: beyond,
+                              ingest waits and ZeroMQ's queue holds them */
 #define STORE_PASS_MAX 256   /* batches per transaction */
 
 enum {
@@ -159,6 +160,7 @@ static void bind_str(sqlite3_stmt *st, int i, wire_str s) {
 /* A summary StreamMessage for trace_start / trace_end. */
 static char *store_trace_message(store *s, const char *type, int64_t trace_id,
                                  const char *name) {
+    if (!s->out || !stream_has_clients(s->out)) return NULL; /* nobody to tell */
     sqlite3_stmt *st = s->st[ST_TRACE_SUMMARY];
     sqlite3_bind_int64(st, 1, trace_id);
     cJSON *summary = sqlite3_step(st) == SQLITE_ROW ? json_trace_summary(st) : NULL;
