@@ -35,7 +35,14 @@ kill -INT "$ipid"; wait "$ipid" 2>/dev/null || true
 build/bin/bench-ingest bare "$idir/bare.db" schema/schema.sql | tee "$idir/b"
 awk -F'|' 'FNR == 1 && FILENAME ~ /\/c$/ {c = $4} FNR == 1 && FILENAME ~ /\/b$/ {b = $4}
   END {printf "| collector / bare SQLite | | %.2fx | |\n", c / b}' "$idir/c" "$idir/b"
+echo "| database file after shutdown (WAL checkpointed), per event | $(( $(stat -c %s "$idir/ingest.db") / 1000000 )) bytes | | |"
 rm -rf "$idir"
+echo
+echo "## trace_event() -> WebSocket client latency"
+echo "| load | events | p50 | p99 | max |"
+echo "|---|---|---:|---:|---:|"
+node bench/latency.mjs 20000 5 2>/dev/null
+node bench/latency.mjs 100000 5 2>/dev/null
 echo
 echo "## the example swarm: CPU with tracing against tracing compiled out"
 bash bench/swarm_overhead.sh "$ingest"

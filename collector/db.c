@@ -37,8 +37,11 @@ sqlite3 *db_open_writer(const char *path, char *err, size_t errlen) {
     sqlite3_busy_timeout(db, 5000);
     /* synchronous=NORMAL in WAL: a crash never corrupts the file; at worst
      * the last transactions before a power loss are rolled back */
+    /* wal_autocheckpoint=0: checkpoints (and their fsync) run on their own
+     * thread (store.c), so the writer never stalls on one */
     if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;",
+                    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;"
+                    "PRAGMA wal_autocheckpoint=0;",
                 err, errlen) ||
         db_exec(db, schema_sql, err, errlen)) {
         sqlite3_close(db);

@@ -96,6 +96,8 @@ struct store {
     int64_t next_retention_ms;
     int stopping;
     pthread_t thread;
+    pthread_t checkpointer; /* its own connection; PASSIVE never blocks us */
+    char *path;
 };
 
 /* Messages to publish once the transaction commits. */
@@ -702,6 +704,29 @@ static void *store_main(void *arg) {
     return NULL;
 }
 
+/* Checkpoint the WAL every 200 ms from a separate connection. PASSIVE
+ * copies what it can without waiting on the writer, so a checkpoint's
+ * fsync lands here and not in the middle of an ingest transaction. */
+static void *store_checkpointer(void *arg) {
+    store *s = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        int stop = s->stopping;
+        pthread_mutex_unlock(&s->lock);
+        if (stop) break;
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        struct timespec d = {0, 200000000};
+        nanosleep(&d, NULL);
+    }
+    sqlite3_close(db);
+    return NULL;
+}
+
 store *store_open(const char *path, stream *out, char *err, size_t errlen) {
     store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
@@ -724,10 +749,24 @@ store *store_open(const char *path, stream *out, char *err, size_t errlen) {
     pthread_cond_init(&s->more, NULL);
     pthread_cond_init(&s->room, NULL);
     pthread_cond_init(&s->cmd_done, NULL);
-    if (pthread_create(&s->thread, NULL, store_main, s)) {
-        snprintf(err, errlen, "cannot start the writer thread");
+    s->path = strdup(path);
+    if (!s->path || pthread_create(&s->checkpointer, NULL, store_checkpointer, s)) {
+        snprintf(err, errlen, "cannot start the checkpoint thread");
         for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
         sqlite3_close(s->db);
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    if (pthread_create(&s->thread, NULL, store_main, s)) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        pthread_mutex_lock(&s->lock);
+        s->stopping = 1;
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->checkpointer, NULL);
+        for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+        sqlite3_close(s->db);
+        free(s->path);
         free(s);
         return NULL;
     }
@@ -756,6 +795,8 @@ void store_close(store *s) {
     pthread_cond_signal(&s->more);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    pthread_join(s->checkpointer, NULL);
+    free(s->path);
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
     sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     sqlite3_close(s->db);
