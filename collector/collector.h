@@ -47,6 +47,8 @@ int smap_put(smap *m, const char *k, size_t n, int64_t val);
 void log_msg(const char *level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 extern int g_quiet;
+extern int g_log_level; /* log_rank() of the most detailed level written */
+int log_rank(const char *level); /* error 0, warn 1, info 2, debug 3; -1 */
 
 /* db.c: connections with the collector's pragmas and schema */
 sqlite3 *db_open_writer(const char *path, char *err, size_t errlen);

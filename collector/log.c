@@ -5,13 +5,25 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "collector.h"
 
 int g_quiet;
+int g_log_level = 2; /* messages up to this rank are written: info */
+
+/* error 0, warn 1, info 2, debug 3; unknown names count as info */
+int log_rank(const char *level) {
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(level, names[i])) return i;
+    return -1;
+}
 
 void log_msg(const char *level, const char *fmt, ...) {
+    int rank = log_rank(level);
+    if ((rank < 0 ? 2 : rank) > g_log_level) return;
     char line[1024];
     va_list ap;
     va_start(ap, fmt);

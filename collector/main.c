@@ -48,6 +48,7 @@ static void usage(FILE *out) {
             "  --retain-snapshots D  keep snapshots D          [$TRACE_RETAIN_SNAPSHOTS, 3d]\n"
             "  --retention-every D   how often to enforce it   [$TRACE_RETENTION_EVERY, 10m]\n"
             "                     D: a number with s, m, h or d (0 = keep forever / never)\n"
+            "  --log-level L      error, warn, info or debug     [$TRACE_LOG_LEVEL, info]\n"
             "  --quiet            no periodic status line\n"
             "  --help             this text\n"
             "When ready, prints one line on stdout:\n"
@@ -99,6 +100,7 @@ static int is_retention_flag(const char *a) {
 }
 
 static int parse_options(int argc, char **argv, options *o) {
+    const char *log_level = env_or("TRACE_LOG_LEVEL", "info");
     o->ingest = env_or("TRACE_INGEST", "tcp://127.0.0.1:5555");
     o->listen = env_or("TRACE_LISTEN", "127.0.0.1:8080");
     o->db = env_or("TRACE_DB", "traces.db");
@@ -117,6 +119,8 @@ static int parse_options(int argc, char **argv, options *o) {
             exit(0);
         } else if (!strcmp(a, "--quiet")) {
             g_quiet = 1;
+        } else if (!strcmp(a, "--log-level") && i + 1 < argc) {
+            log_level = argv[++i];
         } else if (is_retention_flag(a) && i + 1 < argc) {
             i++; /* parse_retention() reads them */
         } else if (dst && i + 1 < argc) {
@@ -129,6 +133,12 @@ static int parse_options(int argc, char **argv, options *o) {
         }
     }
     if (o->token && !*o->token) o->token = NULL;
+    g_log_level = log_rank(log_level);
+    if (g_log_level < 0) {
+        fprintf(stderr, "trace-collector: --log-level must be error, warn, info or debug, got '%s'\n",
+                log_level);
+        return -1;
+    }
     if (parse_retention(o, argc, argv)) return -1;
     if (!strchr(o->listen, ':')) {
         fprintf(stderr, "trace-collector: --listen must be HOST:PORT, got '%s'\n", o->listen);

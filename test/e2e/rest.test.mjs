@@ -181,4 +181,18 @@ test('bad retention settings are refused at start-up with a clear message', asyn
   const r = spawnSync(join(BUILD, 'bin', 'trace-collector'), ['--retain-debug', 'soon', '--listen', '127.0.0.1:0'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--retain-debug 'soon' is not a duration/);
+  const l = spawnSync(join(BUILD, 'bin', 'trace-collector'), ['--log-level', 'loud', '--listen', '127.0.0.1:0'], { encoding: 'utf8' });
+  assert.equal(l.status, 2);
+  assert.match(l.stderr, /--log-level must be error, warn, info or debug/);
+});
+
+test('--log-level error keeps warnings out of the log, not out of the counters', async (t) => {
+  const c = await startCollector(t, { db: join(tempDir(t), 'traces.db'), extra: ['--log-level', 'error'] });
+  const { execFileSync } = await import('node:child_process');
+  const { BUILD } = await import('./harness.mjs');
+  const out = execFileSync(join(BUILD, 'bin', 'wire-inject'), [c.ingest], { encoding: 'utf8' });
+  const bad = Number(/bad=(\d+)/.exec(out)[1]);
+  await waitFor(async () => (await getJson(`${c.url}/healthz`)).body.batchesRejected === bad, { what: 'rejections counted' });
+  assert.equal(await c.stop(), 0);
+  assert.doesNotMatch(c.stderr(), /rejected batch|info/);
 });
