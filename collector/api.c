@@ -397,9 +397,11 @@ static int api_handler(struct mg_connection *c, void *cb) {
     return status;
 }
 
+#define API_REST_THREADS 64
+
 api *api_start(const char *listen, const char *ui_dir, const char *token,
-               const char *db_path, char *bound, size_t boundlen, char *err,
-               size_t errlen) {
+               const char *db_path, int max_clients, char *bound, size_t boundlen,
+               char *err, size_t errlen) {
     api *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     a->token = token;
@@ -413,8 +415,12 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
     int k = 0;
     opts[k++] = "listening_ports";
     opts[k++] = listen;
+    /* civetweb keeps a worker thread for every open WebSocket: room for
+     * max_clients of them plus the REST requests */
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", max_clients + API_REST_THREADS);
     opts[k++] = "num_threads";
-    opts[k++] = "64";
+    opts[k++] = threads;
     opts[k++] = "enable_directory_listing";
     opts[k++] = "no";
     opts[k++] = "request_timeout_ms";

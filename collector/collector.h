@@ -77,7 +77,8 @@ char *json_stream_message(const char *type, const char *trace, cJSON *payload);
 typedef struct stream stream;
 struct mg_context;
 struct mg_connection;
-stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token);
+stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token,
+                      int max_clients);
 int stream_has_clients(stream *s);
 /* Takes ownership of json (malloc'd). */
 void stream_publish(stream *s, char *json);
@@ -144,8 +145,8 @@ int query_storage(struct mg_connection *c, sqlite3 *db);
 /* api.c */
 typedef struct api api;
 api *api_start(const char *listen, const char *ui_dir, const char *token,
-               const char *db_path, char *bound, size_t boundlen, char *err,
-               size_t errlen);
+               const char *db_path, int max_clients, char *bound, size_t boundlen,
+               char *err, size_t errlen);
 struct mg_context *api_context(api *a);
 void api_set_store(api *a, store *st);
 db_pool *api_pool(api *a);

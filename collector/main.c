@@ -29,6 +29,7 @@ coll_stats g_stats;
 typedef struct options {
     const char *ingest, *listen, *db, *ui, *token;
     retention keep;
+    int max_clients;
 } options;
 
 static void usage(FILE *out) {
@@ -49,6 +50,7 @@ static void usage(FILE *out) {
             "  --retention-every D   how often to enforce it   [$TRACE_RETENTION_EVERY, 10m]\n"
             "                     D: a number with s, m, h or d (0 = keep forever / never)\n"
             "  --log-level L      error, warn, info or debug     [$TRACE_LOG_LEVEL, info]\n"
+            "  --max-clients N    WebSocket connections at once  [$TRACE_MAX_CLIENTS, 1000]\n"
             "  --quiet            no periodic status line\n"
             "  --help             this text\n"
             "When ready, prints one line on stdout:\n"
@@ -101,6 +103,7 @@ static int is_retention_flag(const char *a) {
 
 static int parse_options(int argc, char **argv, options *o) {
     const char *log_level = env_or("TRACE_LOG_LEVEL", "info");
+    const char *max_clients = env_or("TRACE_MAX_CLIENTS", "1000");
     o->ingest = env_or("TRACE_INGEST", "tcp://127.0.0.1:5555");
     o->listen = env_or("TRACE_LISTEN", "127.0.0.1:8080");
     o->db = env_or("TRACE_DB", "traces.db");
@@ -121,6 +124,8 @@ static int parse_options(int argc, char **argv, options *o) {
             g_quiet = 1;
         } else if (!strcmp(a, "--log-level") && i + 1 < argc) {
             log_level = argv[++i];
+        } else if (!strcmp(a, "--max-clients") && i + 1 < argc) {
+            max_clients = argv[++i];
         } else if (is_retention_flag(a) && i + 1 < argc) {
             i++; /* parse_retention() reads them */
         } else if (dst && i + 1 < argc) {
@@ -133,6 +138,13 @@ static int parse_options(int argc, char **argv, options *o) {
         }
     }
     if (o->token && !*o->token) o->token = NULL;
+    char *end;
+    long mc = strtol(max_clients, &end, 10);
+    if (*end || mc < 1 || mc > 10000) {
+        fprintf(stderr, "trace-collector: --max-clients must be 1..10000, got '%s'\n", max_clients);
+        return -1;
+    }
+    o->max_clients = (int)mc;
     g_log_level = log_rank(log_level);
     if (g_log_level < 0) {
         fprintf(stderr, "trace-collector: --log-level must be error, warn, info or debug, got '%s'\n",
@@ -191,8 +203,8 @@ int main(int argc, char **argv) {
     char err[512] = "", http[128] = "", ingest_ep[256] = "";
     int rc = 1;
     store *st = store_open(o.db, NULL, err, sizeof err);
-    api *a = st ? api_start(o.listen, o.ui, o.token, o.db, http, sizeof http, err, sizeof err) : NULL;
-    stream *sm = a ? stream_create(api_context(a), api_pool(a), o.token) : NULL;
+    api *a = st ? api_start(o.listen, o.ui, o.token, o.db, o.max_clients, http, sizeof http, err, sizeof err) : NULL;
+    stream *sm = a ? stream_create(api_context(a), api_pool(a), o.token, o.max_clients) : NULL;
     if (sm) store_set_stream(st, sm);
     if (a) api_set_store(a, st);
     if (st) store_set_retention(st, &o.keep);

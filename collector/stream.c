@@ -65,6 +65,8 @@ typedef struct ws_client {
 struct stream {
     db_pool *pool;
     const char *token;
+    int max_clients;
+    _Atomic int nclients; /* counted at connect, so the limit holds early */
     pthread_mutex_t lock; /* guards the list and the publish queue */
     pthread_cond_t more;
     ws_client *clients;
@@ -394,12 +396,22 @@ static void stream_catch_up(stream *s, struct mg_connection *conn,
 
 /* ---- civetweb callbacks ---- */
 
+static char counted_not_ready; /* user data between connect and ready */
+
 static int stream_on_connect(const struct mg_connection *conn, void *cb) {
     stream *s = cb;
     if (!auth_token_ok(conn, s->token)) {
         log_msg("warn", "ws: connection refused: missing or wrong token");
         return 1; /* civetweb answers and closes */
     }
+    if (atomic_fetch_add(&s->nclients, 1) >= s->max_clients) {
+        atomic_fetch_sub(&s->nclients, 1);
+        log_msg("warn", "ws: connection refused: %d clients already", s->max_clients);
+        return 1;
+    }
+    /* counted: the close callback gives the place back, whatever happens
+     * between here and the ready callback */
+    mg_set_user_connection_data(conn, &counted_not_ready);
     return 0;
 }
 
@@ -443,7 +455,7 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
     if (c) c->q = calloc(CLIENT_QUEUE_MAX, sizeof *c->q);
     if (!c || !c->q) {
         if (c) free(c);
-        return;
+        return; /* still counted_not_ready: the close callback uncounts */
     }
     c->conn = conn;
     pthread_mutex_init(&c->lock, NULL);
@@ -523,7 +535,8 @@ static int stream_on_data(struct mg_connection *conn, int bits, char *data,
     if (opcode == MG_WEBSOCKET_OPCODE_PING)
         mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_PONG, data, len);
     ws_client *c = mg_get_user_connection_data(conn);
-    if (opcode == MG_WEBSOCKET_OPCODE_TEXT && c) stream_on_text(c, conn, data, len);
+    if (opcode == MG_WEBSOCKET_OPCODE_TEXT && c && (void *)c != (void *)&counted_not_ready)
+        stream_on_text(c, conn, data, len);
     return 1;
 }
 
@@ -544,8 +557,11 @@ static void client_free(ws_client *c) {
 
 static void stream_on_close(const struct mg_connection *conn, void *cb) {
     stream *s = cb;
-    ws_client *c = mg_get_user_connection_data(conn);
-    if (!c) return;
+    void *data = mg_get_user_connection_data(conn);
+    if (!data) return; /* refused at connect: never counted */
+    atomic_fetch_sub(&s->nclients, 1);
+    if (data == &counted_not_ready) return;
+    ws_client *c = data;
     pthread_mutex_lock(&s->lock);
     for (ws_client **pp = &s->clients; *pp; pp = &(*pp)->next)
         if (*pp == c) {
@@ -557,11 +573,13 @@ static void stream_on_close(const struct mg_connection *conn, void *cb) {
     client_free(c);
 }
 
-stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token) {
+stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token,
+                      int max_clients) {
     stream *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->pool = pool;
     s->token = token;
+    s->max_clients = max_clients;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->more, NULL);
     if (pthread_create(&s->thread, NULL, stream_main, s)) {

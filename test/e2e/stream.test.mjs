@@ -70,3 +70,34 @@ test('a stalled client slows neither ingest nor a fast client; heartbeats flow',
   assert.equal(await c.stop(), 0, 'shutdown does not hang on the stalled client');
   stalled.ws.terminate();
 });
+
+test('a thousand idle connections: live clients still served, one more refused', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db, extra: ['--max-clients', '1000'] });
+  const { default: WebSocket } = await import('ws');
+  const idle = [];
+  t.after(() => { for (const w of idle) w.terminate(); });
+  for (let i = 0; i < 998; i++) {
+    const w = new WebSocket(`ws://${c.http}/ws?trace=nothing-here`);
+    idle.push(w);
+    await new Promise((res, rej) => { w.once('open', res); w.once('error', rej); });
+  }
+  const live = await openWs(`ws://${c.http}/ws`);
+  const last = await openWs(`ws://${c.http}/ws?level=error`); // the 1000th
+  const extra = new WebSocket(`ws://${c.http}/ws`);
+  const outcome = await new Promise((r) => { extra.once('open', () => r('open')); extra.once('error', () => r('refused')); });
+  assert.equal(outcome, 'refused', 'the 1001st connection is refused');
+  const swarm = await runSwarm(c.ingest, ['--agents', '3', '--duration', '1', '--speed', '10']);
+  const total = await waitFor(() => { const [r] = sql(db, 'SELECT count(*) AS n, sum(coalesce(count, 1)) AS k FROM events'); const [s] = sql(db, 'SELECT count(*) AS n FROM snapshots'); return r.k + s.n === swarm.sent && r.n; });
+  await waitFor(() => new Set(live.events().map((e) => e.seq)).size === total, { what: 'the live client has everything' });
+  const { getJson } = await import('./harness.mjs');
+  assert.equal((await getJson(`${c.url}/healthz`)).body.wsClients, 1000);
+  // a closed connection gives its place back
+  idle.pop().close();
+  await waitFor(async () => (await getJson(`${c.url}/healthz`)).body.wsClients === 999, { what: 'a place freed' });
+  const again = await openWs(`ws://${c.http}/ws`);
+  await again.close();
+  await live.close();
+  await last.close();
+  assert.equal(await c.stop(), 0);
+});
