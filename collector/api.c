@@ -421,6 +421,8 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
     snprintf(threads, sizeof threads, "%d", max_clients + API_REST_THREADS);
     opts[k++] = "num_threads";
     opts[k++] = threads;
+    opts[k++] = "max_request_size"; /* per worker: headers only, bodies are read */
+    opts[k++] = "8192";
     opts[k++] = "enable_directory_listing";
     opts[k++] = "no";
     opts[k++] = "request_timeout_ms";

@@ -40,7 +40,7 @@ sqlite3 *db_open_writer(const char *path, char *err, size_t errlen) {
     /* wal_autocheckpoint=0: checkpoints (and their fsync) run on their own
      * thread (store.c), so the writer never stalls on one */
     if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;"
+                    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192;"
                     "PRAGMA wal_autocheckpoint=0;",
                 err, errlen) ||
         db_exec(db, schema_sql, err, errlen)) {

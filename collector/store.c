@@ -22,7 +22,7 @@
 
 #include "collector.h"
 
-#define STORE_QUEUE_MAX 256 /* batches waiting for the writer: beyond,
+#define STORE_QUEUE_MAX 128 /* batches waiting for the writer: beyond,
                               ingest waits and ZeroMQ's queue holds them */
 #define STORE_PASS_MAX 256   /* batches per transaction */
 
