@@ -437,6 +437,33 @@ static uint64_t tr_random_id(void) {
     return id;
 }
 
+/* Wait (at most `ms`) for the first ZeroMQ handshake with the collector,
+ * so the first batches of a process that starts tracing at once are not
+ * dropped for want of a connection that was a millisecond away. Start-up
+ * only; when nobody listens it costs `ms`, once. */
+#define TR_CONNECT_WAIT_MS 250
+static void tr_wait_connected(void *monitor, int ms) {
+    zmq_pollitem_t item = {monitor, 0, ZMQ_POLLIN, 0};
+    uint64_t deadline = tr_mono_ms() + (uint64_t)ms;
+    for (uint64_t now = tr_mono_ms(); now < deadline; now = tr_mono_ms()) {
+        if (zmq_poll(&item, 1, (long)(deadline - now)) <= 0) continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        int n = zmq_msg_recv(&m, monitor, 0);
+        uint16_t event = 0;
+        if (n >= 2) memcpy(&event, zmq_msg_data(&m), sizeof event);
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        while (more) { /* the address frame */
+            zmq_msg_init(&m);
+            zmq_msg_recv(&m, monitor, 0);
+            more = zmq_msg_more(&m);
+            zmq_msg_close(&m);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) return;
+    }
+}
+
 static int tr_transport_open(void) {
     tr.zctx = zmq_ctx_new();
     if (!tr.zctx) return -1;
@@ -445,17 +472,34 @@ static int tr_transport_open(void) {
      * counted as a transport drop, instead of queueing into a pipe that a
      * collector may never drain */
     int hwm = 1000, linger = 0, immediate = 1;
+    char monitor_url[64];
+    snprintf(monitor_url, sizeof monitor_url, "inproc://libtrace-monitor-%llx",
+             (unsigned long long)tr.producer_id);
+    void *monitor = NULL;
+    if (tr.zsock && zmq_socket_monitor(tr.zsock, monitor_url, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+        monitor = zmq_socket(tr.zctx, ZMQ_PAIR);
+        if (monitor && zmq_connect(monitor, monitor_url)) {
+            zmq_close(monitor);
+            monitor = NULL;
+        }
+    }
     if (!tr.zsock ||
         zmq_setsockopt(tr.zsock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(tr.zsock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) ||
         zmq_setsockopt(tr.zsock, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_connect(tr.zsock, tr.cfg.collector_url)) {
+        if (monitor) zmq_close(monitor);
         fprintf(stderr, "libtrace: cannot use collector endpoint '%s': %s\n",
                 tr.cfg.collector_url, zmq_strerror(zmq_errno()));
         if (tr.zsock) zmq_close(tr.zsock);
         zmq_ctx_term(tr.zctx);
         tr.zsock = tr.zctx = NULL;
         return -1;
+    }
+    if (monitor) {
+        tr_wait_connected(monitor, TR_CONNECT_WAIT_MS);
+        zmq_socket_monitor(tr.zsock, NULL, 0);
+        zmq_close(monitor);
     }
     return 0;
 }

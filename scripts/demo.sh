@@ -23,7 +23,9 @@ stop() {
 }
 trap stop INT TERM
 
-coproc COLLECTOR { exec "$BIN/trace-collector" --listen "$LISTEN" --ingest "$INGEST" \
+# its own session: Ctrl-C in the terminal reaches the swarm, which sends its
+# last events, and only then does stop() end the collector
+coproc COLLECTOR { exec setsid "$BIN/trace-collector" --listen "$LISTEN" --ingest "$INGEST" \
     --db "$DB" --ui viz-ui/dist --quiet 2>"$log"; }
 collector_pid=$COLLECTOR_PID
 ready=""
