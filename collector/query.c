@@ -52,6 +52,12 @@ static void qb_text(qb *q, const char *frag, const char *v) {
     snprintf(q->p[q->n++].s, sizeof q->p[0].s, "%s", v);
 }
 
+/* Append another query's SQL and its parameters, in order. */
+static void qb_append(qb *q, const qb *more) {
+    qb_sql(q, more->sql);
+    for (int i = 0; i < more->n && q->n < 12; i++) q->p[q->n++] = more->p[i];
+}
+
 static sqlite3_stmt *qb_prepare(sqlite3 *db, const qb *q) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, q->sql, -1, &st, NULL) != SQLITE_OK) {
@@ -105,17 +111,12 @@ int query_traces(struct mg_connection *c, sqlite3 *db) {
 
     qb list = {0};
     qb_sql(&list, "SELECT " TRACE_COLUMNS " FROM traces t");
-    /* splice: the list prefix, then the shared WHERE with its parameters */
-    qb_sql(&list, where.sql);
-    memcpy(list.p, where.p, sizeof where.p);
-    list.n = where.n;
+    qb_append(&list, &where);
     qb_int(&list, " ORDER BY t.start_time DESC, t.id DESC LIMIT ?", limit);
     qb_int(&list, " OFFSET ?", offset);
     qb count = {0};
     qb_sql(&count, "SELECT count(*) FROM traces t");
-    qb_sql(&count, where.sql);
-    memcpy(count.p, where.p, sizeof where.p);
-    count.n = where.n;
+    qb_append(&count, &where);
 
     sqlite3_stmt *st = qb_prepare(db, &list);
     if (!st) return api_error(c, 500, "storage error");
@@ -219,9 +220,7 @@ int query_events(struct mg_connection *c, sqlite3 *db, const char *trace) {
     qb q = {0};
     qb_int(&q, EVENT_COLUMNS "WHERE e.trace_id = ?", id);
     if (after >= 0) qb_int(&q, " AND e.id > ?", after);
-    qb_sql(&q, f.sql);
-    memcpy(&q.p[q.n], f.p, sizeof f.p[0] * (size_t)f.n);
-    q.n += f.n;
+    qb_append(&q, &f);
     int filtered = f.n > 0;
     if (after >= 0) qb_int(&q, " ORDER BY e.id LIMIT ?", limit);
     else {
@@ -237,9 +236,7 @@ int query_events(struct mg_connection *c, sqlite3 *db, const char *trace) {
         qb t = {0};
         qb_int(&t, "SELECT count(*) FROM events e JOIN agents a ON a.id = e.agent_id "
                    "JOIN event_types ty ON ty.id = e.type_id WHERE e.trace_id = ?", id);
-        qb_sql(&t, f.sql);
-        memcpy(&t.p[t.n], f.p, sizeof f.p[0] * (size_t)f.n);
-        t.n += f.n;
+        qb_append(&t, &f);
         total = q_scalar(db, &t);
     }
     return events_reply(c, db, &q, total, limit, offset);
@@ -263,9 +260,7 @@ int query_search(struct mg_connection *c, sqlite3 *db, const char *trace) {
     /* instr() is a plain substring test: no wildcard in q means anything */
     qb_text(&q, " AND (instr(e.message, ?) > 0", q_text);
     qb_text(&q, " OR instr(e.metadata, ?) > 0)", q_text);
-    qb_sql(&q, f.sql);
-    memcpy(&q.p[q.n], f.p, sizeof f.p[0] * (size_t)f.n);
-    q.n += f.n;
+    qb_append(&q, &f);
     qb_int(&q, " ORDER BY e.ts, e.id LIMIT ?", limit);
     return events_reply(c, db, &q, -1, limit, 0);
 }
@@ -286,9 +281,7 @@ int query_range(struct mg_connection *c, sqlite3 *db, const char *trace) {
     qb_int(&q, EVENT_COLUMNS "WHERE e.trace_id = ?", id);
     qb_int(&q, " AND e.ts >= ?", from);
     qb_int(&q, " AND e.ts <= ?", to);
-    qb_sql(&q, f.sql);
-    memcpy(&q.p[q.n], f.p, sizeof f.p[0] * (size_t)f.n);
-    q.n += f.n;
+    qb_append(&q, &f);
     qb_int(&q, " ORDER BY e.ts, e.id LIMIT ?", limit);
     return events_reply(c, db, &q, -1, limit, 0);
 }
