@@ -71,6 +71,7 @@ cJSON *json_trace_summary(sqlite3_stmt *st); /* columns: see TRACE_COLUMNS */
     "t.name, t.session_id, t.start_time, t.end_time, t.last_time, t.status, " \
     "t.agent_count, t.event_count, t.error_count"
 const char *json_level_name(int level);
+void json_add_int(cJSON *o, const char *key, int64_t v);
 char *json_stream_message(const char *type, const char *trace, cJSON *payload);
 
 /* stream.c */

@@ -14,6 +14,16 @@
 
 #include "collector.h"
 
+/* An integer member. cJSON stores numbers as doubles and prints them with
+ * "%1.15g" followed by a parse-back check, which dominates the cost of
+ * streaming events; our values are integers (µs timestamps fit a double
+ * exactly, but need not go through one), so they are written directly. */
+void json_add_int(cJSON *o, const char *key, int64_t v) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    cJSON_AddRawToObject(o, key, buf);
+}
+
 const char *json_level_name(int level) {
     static const char *names[] = {"debug", "info", "warn", "error"};
     return level >= 0 && level <= 3 ? names[level] : "info";
@@ -39,11 +49,11 @@ cJSON *json_event(const event_row *e) {
     char id[24];
     snprintf(id, sizeof id, "%" PRId64, e->seq);
     cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+    json_add_int(o, "seq", (int64_t)e->seq);
     cJSON_AddStringToObject(o, "traceId", e->trace);
     cJSON_AddStringToObject(o, "agentId", e->agent);
     cJSON_AddStringToObject(o, "eventType", e->type);
-    cJSON_AddNumberToObject(o, "timestamp", (double)e->ts);
+    json_add_int(o, "timestamp", (int64_t)e->ts);
     cJSON_AddStringToObject(o, "level", json_level_name(e->level));
     json_opt_str(o, "message", e->message);
     cJSON *meta = e->metadata ? cJSON_Parse(e->metadata) : NULL;
@@ -52,9 +62,9 @@ cJSON *json_event(const event_row *e) {
     cJSON_AddItemToObject(o, "metadata", meta);
     json_hex(o, "spanId", e->has_span, e->span_id);
     json_hex(o, "parentId", e->has_parent, e->parent_id);
-    if (e->has_duration) cJSON_AddNumberToObject(o, "duration", (double)e->duration_us);
+    if (e->has_duration) json_add_int(o, "duration", (int64_t)e->duration_us);
     else cJSON_AddNullToObject(o, "duration");
-    cJSON_AddNumberToObject(o, "count", (double)(e->count ? e->count : 1));
+    json_add_int(o, "count", (int64_t)(e->count ? e->count : 1));
     cJSON_AddStringToObject(o, "kind", e->kind == 1   ? "span_begin"
                                        : e->kind == 2 ? "span_end"
                                                       : "event");
@@ -65,24 +75,24 @@ cJSON *json_event(const event_row *e) {
 static void json_col_int_or_null(cJSON *o, const char *key, sqlite3_stmt *st,
                                  int col) {
     if (sqlite3_column_type(st, col) == SQLITE_NULL) cJSON_AddNullToObject(o, key);
-    else cJSON_AddNumberToObject(o, key, (double)sqlite3_column_int64(st, col));
+    else json_add_int(o, key, (int64_t)sqlite3_column_int64(st, col));
 }
 
 cJSON *json_trace_summary(sqlite3_stmt *st) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(st, 0));
     cJSON_AddStringToObject(o, "sessionId", (const char *)sqlite3_column_text(st, 1));
-    cJSON_AddNumberToObject(o, "startTime", (double)sqlite3_column_int64(st, 2));
+    json_add_int(o, "startTime", (int64_t)sqlite3_column_int64(st, 2));
     json_col_int_or_null(o, "endTime", st, 3);
-    cJSON_AddNumberToObject(o, "lastTime", (double)sqlite3_column_int64(st, 4));
+    json_add_int(o, "lastTime", (int64_t)sqlite3_column_int64(st, 4));
     cJSON_AddStringToObject(o, "status", (const char *)sqlite3_column_text(st, 5));
-    cJSON_AddNumberToObject(o, "agentCount", (double)sqlite3_column_int64(st, 6));
-    cJSON_AddNumberToObject(o, "eventCount", (double)sqlite3_column_int64(st, 7));
-    cJSON_AddNumberToObject(o, "errorCount", (double)sqlite3_column_int64(st, 8));
+    json_add_int(o, "agentCount", (int64_t)sqlite3_column_int64(st, 6));
+    json_add_int(o, "eventCount", (int64_t)sqlite3_column_int64(st, 7));
+    json_add_int(o, "errorCount", (int64_t)sqlite3_column_int64(st, 8));
     if (sqlite3_column_type(st, 3) == SQLITE_NULL)
         cJSON_AddNullToObject(o, "durationUs");
     else
-        cJSON_AddNumberToObject(o, "durationUs", (double)(sqlite3_column_int64(st, 3) -
+        json_add_int(o, "durationUs", (int64_t)(sqlite3_column_int64(st, 3) -
                                                           sqlite3_column_int64(st, 2)));
     return o;
 }
@@ -93,8 +103,7 @@ char *json_stream_message(const char *type, const char *trace, cJSON *payload) {
     cJSON_AddStringToObject(m, "type", type);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    cJSON_AddNumberToObject(m, "timestamp",
-                            (double)((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000));
+    json_add_int(m, "timestamp", (int64_t)((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000));
     if (trace) cJSON_AddStringToObject(m, "traceId", trace);
     else cJSON_AddNullToObject(m, "traceId");
     cJSON_AddItemToObject(m, "payload", payload ? payload : cJSON_CreateObject());

@@ -431,7 +431,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
                  (unsigned long long)b->hdr.sequence);
         cJSON_AddItemToObject(payload, "events", events);
         cJSON_AddStringToObject(payload, "batchId", batch_id);
-        cJSON_AddNumberToObject(payload, "sequenceNumber", (double)last_seq);
+        json_add_int(payload, "sequenceNumber", last_seq);
         pending_add(pub, json_stream_message("trace_event", trace, payload));
     } else {
         cJSON_Delete(events);

@@ -178,7 +178,7 @@ static ws_msg *filter_message(const ws_filter *f, ws_msg *m, cJSON **parsed) {
     cJSON_AddItemToObject(np, "events", kept);
     cJSON *bid = cJSON_GetObjectItemCaseSensitive(payload, "batchId");
     cJSON_AddStringToObject(np, "batchId", cJSON_IsString(bid) ? bid->valuestring : "");
-    cJSON_AddNumberToObject(np, "sequenceNumber", last);
+    json_add_int(np, "sequenceNumber", (int64_t)last);
     char *text = json_stream_message("trace_event", trace, np);
     ws_msg *out = text ? msg_new(text, strlen(text), msg_priority(text)) : NULL;
     free(text);
@@ -343,7 +343,7 @@ static void stream_flush_page(struct mg_connection *conn, cJSON *events,
     cJSON *payload = cJSON_CreateObject();
     cJSON_AddItemToObject(payload, "events", events);
     cJSON_AddStringToObject(payload, "batchId", "catch-up");
-    cJSON_AddNumberToObject(payload, "sequenceNumber", (double)last_seq);
+    json_add_int(payload, "sequenceNumber", last_seq);
     stream_send_now(conn, json_stream_message("trace_event", trace, payload));
 }
 
