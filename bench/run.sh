@@ -37,6 +37,24 @@ awk -F'|' 'FNR == 1 && FILENAME ~ /\/c$/ {c = $4} FNR == 1 && FILENAME ~ /\/b$/ 
   END {printf "| collector / bare SQLite | | %.2fx | |\n", c / b}' "$idir/c" "$idir/b"
 echo "| database file after shutdown (WAL checkpointed), per event | $(( $(stat -c %s "$idir/ingest.db") / 1000000 )) bytes | | |"
 rm -rf "$idir"
+# the same ingest while a client searches message and metadata text in a
+# loop: search scans one trace's rows, so ingest should not notice
+sdir=$(mktemp -d)
+build/bin/trace-collector --listen 127.0.0.1:0 --ingest 'tcp://127.0.0.1:*' \
+  --db "$sdir/s.db" --quiet >"$sdir/ready" 2>"$sdir/log" &
+spid=$!
+for _ in $(seq 100); do grep -q ready "$sdir/ready" 2>/dev/null && break; sleep 0.1; done
+sep=$(sed -n 's/.*ingest=\(\S*\).*/\1/p' "$sdir/ready")
+shttp=$(sed -n 's/.*http=\(\S*\).*/\1/p' "$sdir/ready")
+( n=0; while [ ! -f "$sdir/stop" ]; do
+    curl -s -o /dev/null "http://$shttp/api/traces/bench-0000$((n % 10))/events/search?q=step%201"; n=$((n + 1))
+  done; echo "$n" >"$sdir/searches" ) &
+spid2=$!
+build/bin/bench-ingest collector "$sep" "$sdir/s.db" "$spid" | head -1 | sed 's/collector: ZeroMQ PUSH/collector, searched meanwhile: ZeroMQ PUSH/'
+touch "$sdir/stop"; wait "$spid2" 2>/dev/null || true
+echo "| searches answered meanwhile | $(cat "$sdir/searches") | | |"
+kill -INT "$spid"; wait "$spid" 2>/dev/null || true
+rm -rf "$sdir"
 echo
 echo "## trace_event() -> WebSocket client latency"
 echo "| load | events | p50 | p99 | max |"
