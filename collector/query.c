@@ -242,6 +242,22 @@ int query_events(struct mg_connection *c, sqlite3 *db, const char *trace) {
     return events_reply(c, db, &q, total, limit, offset);
 }
 
+/* The part search and range share: the trace (404 if unknown), the
+ * event SELECT for it with the caller's clause, the common filters, the
+ * order and limit. Returns 0 with q ready, or the status already sent. */
+static int events_in_trace(struct mg_connection *c, sqlite3 *db, const char *trace,
+                           const qb *clause, int64_t limit, qb *q) {
+    int64_t id = trace_id_of(db, trace);
+    if (id < 0) return api_error(c, 404, "no trace '%.200s'", trace);
+    qb f = {0};
+    if (event_filters(c, &f)) return 400;
+    qb_int(q, EVENT_COLUMNS "WHERE e.trace_id = ?", id);
+    qb_append(q, clause);
+    qb_append(q, &f);
+    qb_int(q, " ORDER BY e.ts, e.id LIMIT ?", limit);
+    return 0;
+}
+
 /* Search message and metadata text within one trace's rows: the scan is
  * bounded by the trace, and ingest pays nothing (no FTS trigger). */
 int query_search(struct mg_connection *c, sqlite3 *db, const char *trace) {
@@ -251,18 +267,12 @@ int query_search(struct mg_connection *c, sqlite3 *db, const char *trace) {
     if (has <= 0 || !q_text[0])
         return api_error(c, 400, "q (1..255 bytes) is required");
     if (api_int_param(c, "limit", 100, 1, 1000, &limit)) return 400;
-    int64_t id = trace_id_of(db, trace);
-    if (id < 0) return api_error(c, 404, "no trace '%.200s'", trace);
-    qb f = {0};
-    if (event_filters(c, &f)) return 400;
-    qb q = {0};
-    qb_int(&q, EVENT_COLUMNS "WHERE e.trace_id = ?", id);
+    qb text = {0}, q = {0};
     /* instr() is a plain substring test: no wildcard in q means anything */
-    qb_text(&q, " AND (instr(e.message, ?) > 0", q_text);
-    qb_text(&q, " OR instr(e.metadata, ?) > 0)", q_text);
-    qb_append(&q, &f);
-    qb_int(&q, " ORDER BY e.ts, e.id LIMIT ?", limit);
-    return events_reply(c, db, &q, -1, limit, 0);
+    qb_text(&text, " AND (instr(e.message, ?) > 0", q_text);
+    qb_text(&text, " OR instr(e.metadata, ?) > 0)", q_text);
+    int status = events_in_trace(c, db, trace, &text, limit, &q);
+    return status ? status : events_reply(c, db, &q, -1, limit, 0);
 }
 
 int query_range(struct mg_connection *c, sqlite3 *db, const char *trace) {
@@ -273,17 +283,11 @@ int query_range(struct mg_connection *c, sqlite3 *db, const char *trace) {
         return 400;
     if (from < 0 || to < 0) return api_error(c, 400, "from and to (µs) are required");
     if (to < from) return api_error(c, 400, "to must not be before from");
-    int64_t id = trace_id_of(db, trace);
-    if (id < 0) return api_error(c, 404, "no trace '%.200s'", trace);
-    qb f = {0};
-    if (event_filters(c, &f)) return 400;
-    qb q = {0};
-    qb_int(&q, EVENT_COLUMNS "WHERE e.trace_id = ?", id);
-    qb_int(&q, " AND e.ts >= ?", from);
-    qb_int(&q, " AND e.ts <= ?", to);
-    qb_append(&q, &f);
-    qb_int(&q, " ORDER BY e.ts, e.id LIMIT ?", limit);
-    return events_reply(c, db, &q, -1, limit, 0);
+    qb span = {0}, q = {0};
+    qb_int(&span, " AND e.ts >= ?", from);
+    qb_int(&span, " AND e.ts <= ?", to);
+    int status = events_in_trace(c, db, trace, &span, limit, &q);
+    return status ? status : events_reply(c, db, &q, -1, limit, 0);
 }
 
 /* ---- snapshots ---- */
