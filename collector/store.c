@@ -504,21 +504,42 @@ static void store_cmd_stop(store *s, store_cmd *c, pending *pub) {
     if (c->status == 200) pending_add(pub, store_trace_message(s, "trace_end", id, c->trace));
 }
 
+/* Delete the traces listed in the temp table `doomed` and everything
+ * they own; DELETE over REST and retention both end here. Returns the
+ * traces deleted, or -1. The caches forget them with everything else. */
+static int64_t store_delete_doomed(store *s) {
+    static const char *sql[] = {
+        "DELETE FROM events WHERE trace_id IN (SELECT id FROM doomed)",
+        "DELETE FROM snapshots WHERE trace_id IN (SELECT id FROM doomed)",
+        "DELETE FROM agents WHERE trace_id IN (SELECT id FROM doomed)",
+        "DELETE FROM producers WHERE trace_id IN (SELECT id FROM doomed)",
+        "DELETE FROM traces WHERE id IN (SELECT id FROM doomed)"};
+    int64_t n = 0;
+    for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
+        if (sqlite3_exec(s->db, sql[i], NULL, NULL, NULL) != SQLITE_OK) {
+            log_msg("error", "store: %s", sqlite3_errmsg(s->db));
+            return -1;
+        }
+        n = sqlite3_changes(s->db); /* the last statement counts traces */
+    }
+    if (n) {
+        smap_clear(&s->traces);
+        smap_clear(&s->agents);
+    }
+    return n;
+}
+
 static void store_cmd_delete(store *s, store_cmd *c) {
     int64_t id = store_find_trace(s, c->trace);
     if (id < 0) {
         c->status = 404;
         return;
     }
-    static const char *sql[] = {
-        "DELETE FROM events WHERE trace_id = ?1", "DELETE FROM snapshots WHERE trace_id = ?1",
-        "DELETE FROM agents WHERE trace_id = ?1", "DELETE FROM producers WHERE trace_id = ?1",
-        "DELETE FROM traces WHERE id = ?1"};
-    c->status = 200;
-    for (size_t i = 0; i < sizeof sql / sizeof *sql; i++)
-        if (store_exec_sql(s, sql[i], id)) c->status = 500;
-    smap_clear(&s->traces);
-    smap_clear(&s->agents);
+    sqlite3_exec(s->db, "DELETE FROM doomed", NULL, NULL, NULL);
+    c->status = store_exec_sql(s, "INSERT INTO doomed VALUES(?1)", id) == 0 &&
+                        store_delete_doomed(s) == 1
+                    ? 200
+                    : 500;
 }
 
 static void store_cmd_snapshot(store *s, store_cmd *c) {
@@ -610,33 +631,21 @@ static void store_retention(store *s, const retention *k) {
     int64_t now = store_now_us(), n[4] = {0};
     sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
     /* whole traces first: completed ones, then those that ended in error */
-    static const char *old_traces =
-        "CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY);"
-        "DELETE FROM doomed;";
-    sqlite3_exec(s->db, old_traces, NULL, NULL, NULL);
+    sqlite3_exec(s->db, "DELETE FROM doomed", NULL, NULL, NULL);
     if (k->completed_s)
         store_exec_sql(s, "INSERT INTO doomed SELECT id FROM traces WHERE status = 'completed' "
                           "AND end_time < ?1", now - k->completed_s * 1000000);
     if (k->error_s)
         store_exec_sql(s, "INSERT OR IGNORE INTO doomed SELECT id FROM traces WHERE status = 'error' "
                           "AND coalesce(end_time, last_time) < ?1", now - k->error_s * 1000000);
-    n[0] = store_exec_count(s, "DELETE FROM traces WHERE id IN (SELECT id FROM doomed) AND ?1 = ?1", 0);
-    if (n[0]) {
-        static const char *dependents[] = {
-            "DELETE FROM events WHERE trace_id IN (SELECT id FROM doomed) AND ?1 = ?1",
-            "DELETE FROM snapshots WHERE trace_id IN (SELECT id FROM doomed) AND ?1 = ?1",
-            "DELETE FROM agents WHERE trace_id IN (SELECT id FROM doomed) AND ?1 = ?1",
-            "DELETE FROM producers WHERE trace_id IN (SELECT id FROM doomed) AND ?1 = ?1"};
-        for (size_t i = 0; i < 4; i++) store_exec_count(s, dependents[i], 0);
-        smap_clear(&s->traces);
-        smap_clear(&s->agents);
-    }
+    n[0] = store_delete_doomed(s);
+    if (n[0] < 0) n[0] = 0;
     if (k->debug_s) {
         n[1] = store_exec_count(s, "DELETE FROM events WHERE level = 0 AND ts < ?1",
                                 now - k->debug_s * 1000000);
         if (n[1])
-            store_exec_sql(s, "UPDATE traces SET event_count = (SELECT count(*) FROM events e "
-                              "WHERE e.trace_id = traces.id) WHERE ?1 = ?1", 0);
+            sqlite3_exec(s->db, "UPDATE traces SET event_count = (SELECT count(*) FROM events e "
+                                "WHERE e.trace_id = traces.id)", NULL, NULL, NULL);
     }
     if (k->snapshots_s)
         n[2] = store_exec_count(s, "DELETE FROM snapshots WHERE ts < ?1",
@@ -731,6 +740,13 @@ store *store_open(const char *path, stream *out, char *err, size_t errlen) {
     store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->db = db_open_writer(path, err, errlen);
+    /* the writer's scratch list of traces to delete (store_delete_doomed) */
+    if (s->db && sqlite3_exec(s->db, "CREATE TEMP TABLE doomed(id INTEGER PRIMARY KEY)",
+                              NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "temp table: %s", sqlite3_errmsg(s->db));
+        sqlite3_close(s->db);
+        s->db = NULL;
+    }
     if (!s->db) {
         free(s);
         return NULL;
