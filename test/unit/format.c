@@ -108,11 +108,7 @@ static void e2e_event(const wire_batch *b, const wire_event *e, void *arg) {
 static void t_end_to_end(void) {
     sink k;
     CHECK(sink_open(&k) == 0);
-    trace_config c;
-    trace_config_from_env(&c);
-    snprintf(c.collector_url, sizeof c.collector_url, "%s", k.url);
-    c.sampling_rate = 1.0;
-    c.overhead_interval_ms = 0; /* only this test's events on the wire */
+    trace_config c = sink_config(&k);
     uint64_t before = wall_us();
     CHECK(trace_init(&c) == 0);
     char big[3000];
@@ -158,11 +154,7 @@ static void record_count(const wire_batch *b, const wire_event *e, void *arg) {
 static void merge_run(int merge, uint32_t *counts, int *nrec) {
     sink k;
     CHECK(sink_open(&k) == 0);
-    trace_config c;
-    trace_config_from_env(&c);
-    snprintf(c.collector_url, sizeof c.collector_url, "%s", k.url);
-    c.sampling_rate = 1.0;
-    c.overhead_interval_ms = 0;
+    trace_config c = sink_config(&k);
     c.merge = merge;
     c.max_events_per_batch = 1000;
     CHECK(trace_init(&c) == 0);

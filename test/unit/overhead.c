@@ -52,11 +52,7 @@ static void count_event(const wire_batch *b, const wire_event *e, void *arg) {
 static void t_reports(void) {
     sink k;
     CHECK(sink_open(&k) == 0);
-    trace_config c;
-    trace_config_from_env(&c);
-    snprintf(c.collector_url, sizeof c.collector_url, "%s", k.url);
-    c.sampling_rate = 1.0;
-    c.adaptive = 0;
+    trace_config c = sink_config(&k);
     c.overhead_interval_ms = 100;
     CHECK(trace_init(&c) == 0);
     for (int i = 0; i < 700; i++) { /* 700 ms of work */

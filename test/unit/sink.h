@@ -12,8 +12,10 @@
 #ifndef TEST_SINK_H
 #define TEST_SINK_H
 
+#include <stdio.h>
 #include <zmq.h>
 
+#include "trace.h"
 #include "wire.h"
 
 typedef struct sink {
@@ -55,6 +57,18 @@ static int sink_drain(sink *s, sink_fn fn, void *arg) {
     }
     zmq_msg_close(&m);
     return batches;
+}
+
+/* A libtrace configuration that traces into this sink and keeps every
+ * event: rate 1, no adaptation, no overhead reports of libtrace's own. */
+static trace_config sink_config(const sink *s) {
+    trace_config c;
+    trace_config_from_env(&c);
+    snprintf(c.collector_url, sizeof c.collector_url, "%s", s->url);
+    c.sampling_rate = 1.0;
+    c.adaptive = 0;
+    c.overhead_interval_ms = 0;
+    return c;
 }
 
 static void sink_close(sink *s) {

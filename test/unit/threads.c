@@ -61,12 +61,7 @@ static void on_event(const wire_batch *b, const wire_event *e, void *arg) {
 static void t_many_producers(void) {
     sink k;
     CHECK(sink_open(&k) == 0);
-    trace_config c;
-    trace_config_from_env(&c);
-    snprintf(c.collector_url, sizeof c.collector_url, "%s", k.url);
-    c.sampling_rate = 1.0;
-    c.adaptive = 0;
-    c.overhead_interval_ms = 0;
+    trace_config c = sink_config(&k);
     c.ring_kb = 4096;
     CHECK(trace_init(&c) == 0);
     struct timespec settle = {0, 100000000};
