@@ -17,20 +17,7 @@
 #define LTTNG_UST_TRACEPOINT_DEFINE
 #include "tp.h"
 
-#define BATCH 64
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef enum { CASE_INTS, CASE_STRING } payload;
+#include "../measure.h"
 
 static void run_case(const char *name, payload p, long calls) {
     long batches = calls / BATCH;
