@@ -83,7 +83,7 @@ $(BUILD)/bin/%: examples/%.c $(SHLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -ltrace $(LDSAN) -Wl,-rpath,'$$ORIGIN/../lib'
 
-$(BUILD)/test/%: test/unit/%.c $(BUILD)/lib/libtrace.a
+$(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilibtrace -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
 

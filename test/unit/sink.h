@@ -26,7 +26,7 @@ typedef struct sink {
 
 typedef void (*sink_fn)(const wire_batch *b, const wire_event *e, void *arg);
 
-static int sink_open(sink *s) {
+static inline int sink_open(sink *s) {
     size_t n = sizeof s->url;
     int hwm = 100000, timeout = 2000;
     s->rejected = 0;
@@ -38,7 +38,7 @@ static int sink_open(sink *s) {
     return zmq_getsockopt(s->pull, ZMQ_LAST_ENDPOINT, s->url, &n);
 }
 
-static int sink_drain(sink *s, sink_fn fn, void *arg) {
+static inline int sink_drain(sink *s, sink_fn fn, void *arg) {
     int batches = 0;
     zmq_msg_t m;
     zmq_msg_init(&m);
@@ -61,7 +61,7 @@ static int sink_drain(sink *s, sink_fn fn, void *arg) {
 
 /* A libtrace configuration that traces into this sink and keeps every
  * event: rate 1, no adaptation, no overhead reports of libtrace's own. */
-static trace_config sink_config(const sink *s) {
+static inline trace_config sink_config(const sink *s) {
     trace_config c;
     trace_config_from_env(&c);
     snprintf(c.collector_url, sizeof c.collector_url, "%s", s->url);
@@ -71,7 +71,7 @@ static trace_config sink_config(const sink *s) {
     return c;
 }
 
-static void sink_close(sink *s) {
+static inline void sink_close(sink *s) {
     zmq_close(s->pull);
     zmq_ctx_term(s->ctx);
 }
