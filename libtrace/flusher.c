@@ -24,8 +24,11 @@
 
 typedef struct flusher {
     wire_encoder enc;
-    uint64_t batch_started_ms; /* when the current batch got its first event */
+    /* when the current batch's first event was recorded (not drained): the
+     * 50 ms promise is about an event's age, however long it sat in a ring */
+    uint64_t batch_started_ms;
     uint64_t last_send_ms;
+    double rate_per_ms; /* events drained per ms, smoothed: sizes the sleeps */
     uint64_t sequence;         /* of the last batch sent */
     /* drops already reported in a header: full, transport, too large */
     uint64_t reported[3];
@@ -101,6 +104,13 @@ static void fl_flush(flusher *f, int final) {
     fl_begin(f);
 }
 
+/* The monotonic ms at which an event stamped ts_us was recorded. */
+static uint64_t fl_recorded_ms(uint64_t ts_us) {
+    uint64_t now_ms = tr_mono_ms(), now_us = tr_now_us();
+    uint64_t age_ms = now_us > ts_us ? (now_us - ts_us) / 1000 : 0;
+    return age_ms < now_ms ? now_ms - age_ms : 1;
+}
+
 /* Format a deferred record's message into f->msg (format.c). */
 static wire_str fl_format(flusher *f, const ring_rec *rec, wire_str *type) {
     const ring_deferred *d = (const ring_deferred *)(rec + 1);
@@ -154,7 +164,7 @@ static void fl_add(flusher *f, const ring_rec *rec) {
             return;
         }
     }
-    if (!f->batch_started_ms) f->batch_started_ms = tr_mono_ms();
+    if (!f->batch_started_ms) f->batch_started_ms = fl_recorded_ms(ev.ts_us);
     if (wire_encoder_count(&f->enc) >= tr.cfg.max_events_per_batch)
         fl_flush(f, 0);
 }
@@ -223,6 +233,38 @@ static void fl_sleep_ms(unsigned ms) {
     nanosleep(&ts, NULL);
 }
 
+/* How long to sleep before the next drain. Every wake-up costs the process
+ * a context switch (tens of µs on a VM), so sleep as long as the batching
+ * promises allow: until the open batch is due, until the observed event rate
+ * would fill a batch, and never so long that a ring could get half full. */
+static unsigned fl_next_sleep_ms(const flusher *f, uint64_t now) {
+    unsigned interval = tr.cfg.flush_interval_ms;
+    double sleep = interval;
+    if (f->batch_started_ms) {
+        uint64_t age = now - f->batch_started_ms;
+        sleep = age >= interval ? 0 : (double)(interval - age);
+    }
+    if (f->rate_per_ms > 0.001) {
+        uint32_t pending = wire_encoder_count(&f->enc);
+        uint32_t room = tr.cfg.max_events_per_batch > pending
+                            ? tr.cfg.max_events_per_batch - pending : 1;
+        double to_batch = room / f->rate_per_ms;
+        /* a ring record is at least 64 bytes; all the rate in one ring */
+        double to_half = (double)tr.cfg.ring_kb * 1024 / 64 / 2 / f->rate_per_ms;
+        if (to_batch < sleep) sleep = to_batch;
+        if (to_half < sleep) sleep = to_half;
+    }
+    return sleep < 1 ? 1 : (unsigned)sleep;
+}
+
+static void fl_observe_rate(flusher *f, uint64_t taken, uint64_t since_ms) {
+    double now_rate = (double)taken / (double)(since_ms ? since_ms : 1);
+    /* rise at once (a burst must not overrun a ring), decay slowly */
+    f->rate_per_ms = now_rate > f->rate_per_ms
+                         ? now_rate
+                         : 0.7 * f->rate_per_ms + 0.3 * now_rate;
+}
+
 static void *fl_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "trace-flusher"); /* for top, perf, gdb */
@@ -232,30 +274,22 @@ static void *fl_main(void *arg) {
     f.enc.merge = tr.cfg.merge;
     fl_begin(&f);
     unsigned interval = tr.cfg.flush_interval_ms;
-    /* poll a fifth of the interval while events flow (a full batch is sent
-     * as soon as it fills, so a burst never waits); back off to half the
-     * interval while idle: every wake-up costs the process CPU */
-    unsigned poll_min = interval / 5 < 1 ? 1 : interval / 5 > 10 ? 10 : interval / 5;
-    unsigned poll_max = interval / 2 > poll_min ? interval / 2 : poll_min;
-    unsigned poll = poll_min;
     f.last_send_ms = tr_mono_ms();
+    uint64_t last_drain = f.last_send_ms;
     while (!atomic_load(&tr.stopping)) {
         tr_clock_refresh(0);
         tr_sampler_tick();
         fl_overhead(&f, 0);
         uint64_t taken = fl_drain(&f);
         uint64_t now = tr_mono_ms();
+        fl_observe_rate(&f, taken, now - last_drain);
+        last_drain = now;
         if (f.batch_started_ms && now - f.batch_started_ms >= interval)
             fl_flush(&f, 0);
         else if (!f.batch_started_ms && now - f.last_send_ms >= interval &&
                  fl_unreported(&f))
             fl_flush(&f, 0); /* an empty batch that only reports drops */
-        if (taken) {
-            poll = poll_min;
-        } else {
-            fl_sleep_ms(poll);
-            poll = poll * 2 > poll_max ? poll_max : poll * 2;
-        }
+        fl_sleep_ms(fl_next_sleep_ms(&f, tr_mono_ms()));
     }
     /* shutdown: producers are off; take what is left, then the final batch */
     f.final_phase = 1;

@@ -8,6 +8,7 @@
  *
  * The sessions run in order in one process: libtrace has one global state.
  */
+#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -835,6 +836,63 @@ static void t_stats_after_disabled_reinit(void) {
     trace_shutdown();
 }
 
+/* The flusher's voluntary context switches so far (0: not found). */
+static long flusher_wakeups(void) {
+    char path[300], buf[4096];
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        int named = fgets(buf, sizeof buf, f) && !strncmp(buf, "trace-flusher", 13);
+        fclose(f);
+        if (!named) continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", de->d_name);
+        long n = 0;
+        if ((f = fopen(path, "r"))) {
+            while (fgets(buf, sizeof buf, f))
+                if (sscanf(buf, "voluntary_ctxt_switches: %ld", &n) == 1) break;
+            fclose(f);
+        }
+        closedir(d);
+        return n;
+    }
+    closedir(d);
+    return 0;
+}
+
+/* A steady trickle is batched by time, not by poll: the flusher sleeps
+ * until the open batch is due instead of waking every few ms (each wake-up
+ * is CPU the traced process pays for), and still sends every event. */
+static void t_trickle_few_wakeups(void) {
+    rx r;
+    CHECK(rx_bind(&r, "tcp://127.0.0.1:*") == 0);
+    trace_config c = cfg_for(r.url, 1.0);
+    c.flush_interval_ms = 100;
+    c.merge = 0;
+    CHECK(trace_init(&c) == 0);
+    sleep_ms(300); /* connected */
+    long before = flusher_wakeups();
+    CHECK(before > 0);
+    for (int i = 0; i < 400; i++) { /* 400 events a second for a second */
+        emit("trickle", "task.progress", TRACE_INFO, "step", NULL);
+        nanosleep(&(struct timespec){0, 2500000L}, NULL);
+    }
+    long woke = flusher_wakeups() - before;
+    trace_shutdown();
+    rx_collect(&r);
+    uint64_t got = 0;
+    for (size_t i = 0; i < r.n; i++) got += r.b[i].hdr.event_count;
+    /* one wake-up per batch window (10 s), a few more as the rate settles;
+     * polling every 10 ms would be 100 */
+    CHECKF(woke > 0 && woke <= 30, "flusher woke %ld times in 1 s", woke);
+    CHECKF(got == 400, "%llu of 400 events arrived", (unsigned long long)got);
+    CHECKF(r.n >= 8 && r.n <= 20, "%zu batches for 1 s at a 100 ms interval", r.n);
+    rx_close(&r);
+}
+
 int main(void) {
     check_run("config from env", t_config_env);
     check_run("init invalid", t_init_invalid);
@@ -845,6 +903,7 @@ int main(void) {
     check_run("too large", t_too_large);
     check_run("live receiver", t_live_receiver);
     check_run("bad event isolated", t_bad_event_isolated);
+    check_run("trickle: few wake-ups", t_trickle_few_wakeups);
     check_run("stats after disabled reinit", t_stats_after_disabled_reinit);
     return check_main("libtrace_api");
 }
