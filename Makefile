@@ -29,7 +29,7 @@ CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 LIB_SRC  := libtrace/trace.c libtrace/ring.c libtrace/flusher.c libtrace/sampler.c libtrace/format.c \
             libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c wire/wire.c
 COLL_SRC := collector/main.c collector/ingest.c collector/store.c collector/stream.c \
-            collector/api.c collector/db.c collector/json.c collector/smap.c \
+            collector/api.c collector/db.c collector/json.c collector/jw.c collector/smap.c \
             collector/log.c collector/query.c wire/wire.c
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/bin/%,$(wildcard examples/*.c))
 UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(wildcard test/unit/*.c))
@@ -82,6 +82,12 @@ $(BUILD)/bin/trace-collector: $(COLL_OBJ)
 $(BUILD)/bin/%: examples/%.c $(SHLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -ltrace $(LDSAN) -Wl,-rpath,'$$ORIGIN/../lib'
+
+# collector modules tested on their own: the JSON the stream writes
+$(BUILD)/test/json_writer: test/unit/json_writer.c collector/json.c collector/jw.c collector/collector.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CJSON_CFLAGS) -Icollector -o $@ $< collector/json.c collector/jw.c \
+	    $(LDSAN) $(CJSON_LIBS) $(SQL_LIBS)
 
 $(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)

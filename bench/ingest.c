@@ -225,6 +225,9 @@ static int bench_bare(const char *db, const char *schema_path) {
 }
 
 int main(int argc, char **argv) {
+    /* the same library setting as the collector (db_configure_library), so
+     * the two sides of the comparison differ only in what the collector adds */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (argc == 5 && !strcmp(argv[1], "collector")) return bench_collector(argv[2], argv[3], argv[4]);
     if (argc == 4 && !strcmp(argv[1], "bare")) return bench_bare(argv[2], argv[3]);
     fprintf(stderr, "usage: bench-ingest collector ENDPOINT DB PID | bare DB SCHEMA\n");

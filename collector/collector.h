@@ -51,6 +51,8 @@ extern int g_log_level; /* log_rank() of the most detailed level written */
 int log_rank(const char *level); /* error 0, warn 1, info 2, debug 3; -1 */
 
 /* db.c: connections with the collector's pragmas and schema */
+/* Process-wide SQLite settings; call before any other sqlite3_* call. */
+void db_configure_library(void);
 sqlite3 *db_open_writer(const char *path, char *err, size_t errlen);
 sqlite3 *db_open_reader(const char *path);
 typedef struct db_pool db_pool;
@@ -71,6 +73,37 @@ cJSON *json_trace_summary(sqlite3_stmt *st); /* columns: see TRACE_COLUMNS */
     "t.name, t.session_id, t.start_time, t.end_time, t.last_time, t.status, " \
     "t.agent_count, t.event_count, t.error_count"
 const char *json_level_name(int level);
+
+/* jw.c: JSON text straight into a buffer, for the stream's hot path */
+typedef struct jw {
+    char *p; /* NUL-terminated; the caller frees it (or takes it) */
+    size_t n, cap;
+    int oom;
+} jw;
+void jw_raw(jw *w, const char *s, size_t n);
+void jw_lit(jw *w, const char *s);
+void jw_int(jw *w, int64_t v);
+void jw_str(jw *w, const char *s, size_t n); /* quoted, escaped, UTF-8 repaired */
+void jw_key(jw *w, const char *key);          /* "key": */
+int jw_valid_json(const char *s, size_t n);
+size_t jw_utf8_len(const unsigned char *s, size_t n);
+void jw_free(jw *w);
+/* An event as json_event() shapes it, with counted strings (p NULL: none),
+ * so the writer can take them straight from a decoded batch. */
+typedef struct jw_span {
+    const char *p;
+    size_t n;
+} jw_span;
+typedef struct event_text {
+    int64_t seq, ts, span_id, parent_id, duration_us, count;
+    int level, kind, has_span, has_parent, has_duration;
+    const char *trace;
+    jw_span agent, type, message, metadata, stack;
+} event_text;
+void json_write_event(jw *w, const event_text *e);
+/* {"type":T,"timestamp":now,"traceId":trace|null,"payload": — the caller
+ * writes the payload object and the closing brace */
+void json_write_stream_head(jw *w, const char *type, const char *trace);
 void json_add_int(cJSON *o, const char *key, int64_t v);
 char *json_stream_message(const char *type, const char *trace, cJSON *payload);
 

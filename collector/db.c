@@ -23,6 +23,13 @@ static int db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen) {
     return -1;
 }
 
+void db_configure_library(void) {
+    /* Memory statistics take a process-wide mutex on every SQLite malloc and
+     * free: 6 % of the collector's CPU at 100 K events/s, for numbers
+     * nobody reads (the storage metrics come from the file, not the heap). */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 sqlite3 *db_open_writer(const char *path, char *err, size_t errlen) {
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db,

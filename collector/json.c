@@ -56,7 +56,10 @@ cJSON *json_event(const event_row *e) {
     json_add_int(o, "timestamp", (int64_t)e->ts);
     cJSON_AddStringToObject(o, "level", json_level_name(e->level));
     json_opt_str(o, "message", e->message);
-    cJSON *meta = e->metadata ? cJSON_Parse(e->metadata) : NULL;
+    /* the same test as json_write_event, so REST and the stream agree on
+     * what counts as JSON metadata */
+    cJSON *meta = e->metadata && jw_valid_json(e->metadata, strlen(e->metadata))
+                      ? cJSON_Parse(e->metadata) : NULL;
     if (!meta && e->metadata) meta = cJSON_CreateString(e->metadata);
     if (!meta) meta = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "metadata", meta);
@@ -70,6 +73,73 @@ cJSON *json_event(const event_row *e) {
                                                       : "event");
     json_opt_str(o, "stackTrace", e->stack);
     return o;
+}
+
+static void jw_hex(jw *w, const char *key, int present, int64_t v) {
+    jw_key(w, key);
+    if (!present) {
+        jw_lit(w, "null,");
+        return;
+    }
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "\"%016" PRIx64 "\",", (uint64_t)v);
+    jw_raw(w, buf, (size_t)n);
+}
+
+static void jw_opt_str(jw *w, const char *key, jw_span v) {
+    jw_key(w, key);
+    if (v.p) jw_str(w, v.p, v.n);
+    else jw_lit(w, "null");
+}
+
+/* json_event() as text; test/unit/json_writer.c keeps the two equal. */
+void json_write_event(jw *w, const event_text *e) {
+    jw_lit(w, "{\"id\":\"");
+    jw_int(w, e->seq);
+    jw_lit(w, "\",\"seq\":");
+    jw_int(w, e->seq);
+    jw_lit(w, ",\"traceId\":");
+    jw_str(w, e->trace, strlen(e->trace));
+    jw_lit(w, ",\"agentId\":");
+    jw_str(w, e->agent.p ? e->agent.p : "", e->agent.n);
+    jw_lit(w, ",\"eventType\":");
+    jw_str(w, e->type.p ? e->type.p : "", e->type.n);
+    jw_lit(w, ",\"timestamp\":");
+    jw_int(w, e->ts);
+    jw_lit(w, ",\"level\":\"");
+    jw_lit(w, json_level_name(e->level));
+    jw_lit(w, "\",");
+    jw_opt_str(w, "message", e->message);
+    jw_lit(w, ",\"metadata\":");
+    if (!e->metadata.p) jw_lit(w, "{}");
+    else if (jw_valid_json(e->metadata.p, e->metadata.n)) jw_raw(w, e->metadata.p, e->metadata.n);
+    else jw_str(w, e->metadata.p, e->metadata.n);
+    jw_lit(w, ",");
+    jw_hex(w, "spanId", e->has_span, e->span_id);
+    jw_hex(w, "parentId", e->has_parent, e->parent_id);
+    jw_lit(w, "\"duration\":");
+    if (e->has_duration) jw_int(w, e->duration_us);
+    else jw_lit(w, "null");
+    jw_lit(w, ",\"count\":");
+    jw_int(w, e->count ? e->count : 1);
+    jw_lit(w, e->kind == 1   ? ",\"kind\":\"span_begin\","
+              : e->kind == 2 ? ",\"kind\":\"span_end\","
+                             : ",\"kind\":\"event\",");
+    jw_opt_str(w, "stackTrace", e->stack);
+    jw_lit(w, "}");
+}
+
+void json_write_stream_head(jw *w, const char *type, const char *trace) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    jw_lit(w, "{\"type\":");
+    jw_str(w, type, strlen(type));
+    jw_lit(w, ",\"timestamp\":");
+    jw_int(w, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    jw_lit(w, ",\"traceId\":");
+    if (trace) jw_str(w, trace, strlen(trace));
+    else jw_lit(w, "null");
+    jw_lit(w, ",\"payload\":");
 }
 
 static void json_col_int_or_null(cJSON *o, const char *key, sqlite3_stmt *st,

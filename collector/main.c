@@ -198,6 +198,7 @@ int main(int argc, char **argv) {
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every thread */
     signal(SIGPIPE, SIG_IGN);
+    db_configure_library();
     mg_init_library(MG_FEATURES_WEBSOCKET);
 
     char err[512] = "", http[128] = "", ingest_ep[256] = "";

@@ -299,25 +299,23 @@ static char *dupz(wire_str s) {
     return c;
 }
 
-static cJSON *store_event_json(const wire_event *e, int64_t seq,
-                               const char *trace) {
-    char *agent = dupz(e->agent), *type = dupz(e->type), *msg = dupz(e->message),
-         *meta = dupz(e->metadata), *stack = dupz(e->stack);
-    event_row r = {
+static jw_span store_span(wire_str v) {
+    return (jw_span){v.p, v.n};
+}
+
+/* One event of a trace_event message, written as json_event() shapes it. */
+static void store_event_text(jw *w, const wire_event *e, int64_t seq,
+                             const char *trace) {
+    event_text t = {
         .seq = seq, .ts = (int64_t)e->ts_us, .span_id = (int64_t)e->span_id,
         .parent_id = (int64_t)e->parent_id, .duration_us = (int64_t)e->duration_us,
         .count = e->count, .level = e->level, .kind = e->kind,
         .has_span = e->span_id != 0, .has_parent = e->parent_id != 0,
         .has_duration = e->kind == WIRE_KIND_SPAN_END || e->duration_us != 0,
-        .trace = trace, .agent = agent ? agent : "", .type = type ? type : "",
-        .message = msg, .metadata = meta, .stack = stack};
-    cJSON *j = json_event(&r);
-    free(agent);
-    free(type);
-    free(msg);
-    free(meta);
-    free(stack);
-    return j;
+        .trace = trace, .agent = store_span(e->agent), .type = store_span(e->type),
+        .message = store_span(e->message), .metadata = store_span(e->metadata),
+        .stack = store_span(e->stack)};
+    json_write_event(w, &t);
 }
 
 static int64_t store_event(store *s, int64_t trace_id, int64_t agent_id,
@@ -380,7 +378,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
         return;
     }
     int live = s->out && stream_has_clients(s->out);
-    cJSON *events = live ? cJSON_CreateArray() : NULL;
+    jw msg = {0}; /* the trace_event message, begun at the first event */
     int64_t errors = 0, max_ts = 0, min_ts = INT64_MAX, last_seq = 0;
     uint64_t stored = 0, represented = 0; /* rows; events with merged repeats */
     for (uint32_t i = 0; i < b->hdr.event_count; i++) {
@@ -411,7 +409,15 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
         represented += e->count;
         last_seq = seq;
         if (e->level == 3) errors++;
-        if (events) cJSON_AddItemToArray(events, store_event_json(e, seq, trace));
+        if (live) {
+            if (!msg.n) {
+                json_write_stream_head(&msg, "trace_event", trace);
+                jw_lit(&msg, "{\"events\":[");
+            } else {
+                jw_lit(&msg, ",");
+            }
+            store_event_text(&msg, e, seq, trace);
+        }
     }
     sqlite3_stmt *st = s->st[ST_TRACE_UPDATE];
     sqlite3_bind_int64(st, 1, trace_id);
@@ -423,19 +429,16 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     store_producer(s, b, trace_id, represented);
     atomic_fetch_add(&g_stats.events_stored, stored);
 
-    if (events && cJSON_GetArraySize(events) > 0) {
-        cJSON *payload = cJSON_CreateObject();
-        char batch_id[48];
-        snprintf(batch_id, sizeof batch_id, "%016llx-%llu",
-                 (unsigned long long)b->hdr.producer_id,
-                 (unsigned long long)b->hdr.sequence);
-        cJSON_AddItemToObject(payload, "events", events);
-        cJSON_AddStringToObject(payload, "batchId", batch_id);
-        json_add_int(payload, "sequenceNumber", last_seq);
-        pending_add(pub, json_stream_message("trace_event", trace, payload));
-    } else {
-        cJSON_Delete(events);
+    if (msg.n && !msg.oom) {
+        char tail[96];
+        int n = snprintf(tail, sizeof tail,
+                         "],\"batchId\":\"%016llx-%llu\",\"sequenceNumber\":%lld}}",
+                         (unsigned long long)b->hdr.producer_id,
+                         (unsigned long long)b->hdr.sequence, (long long)last_seq);
+        jw_raw(&msg, tail, (size_t)n);
     }
+    if (msg.n && !msg.oom) pending_add(pub, msg.p); /* pub owns it now */
+    else jw_free(&msg);
     if (b->hdr.flags & WIRE_FLAG_FINAL) {
         sqlite3_bind_int64(s->st[ST_PRODUCERS_OPEN], 1, trace_id);
         if (store_step_int(s, ST_PRODUCERS_OPEN, 1) == 0) {
