@@ -61,7 +61,13 @@ CREATE TABLE IF NOT EXISTS events (
     stack_trace TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS idx_events_trace_time ON events(trace_id, ts);
-CREATE INDEX IF NOT EXISTS idx_events_agent_time ON events(agent_id, ts);
+-- An agent's events: agent ids are trace-local, and rowids follow commit
+-- order, close to time order. Without ts in the key the entry is 12 bytes,
+-- not 22 (10 bytes an event on disk); the few queries that order one
+-- agent's events by time sort that agent's rows. (Replaces the older
+-- (agent_id, ts) index in databases made before it.)
+DROP INDEX IF EXISTS idx_events_agent_time;
+CREATE INDEX IF NOT EXISTS idx_events_agent ON events(agent_id);
 CREATE INDEX IF NOT EXISTS idx_events_errors ON events(trace_id, ts)
     WHERE level >= 2;
 CREATE INDEX IF NOT EXISTS idx_events_parent ON events(parent_id)
