@@ -85,6 +85,7 @@ static atomic_bool g_stop; /* set by the main thread when time is up */
 /* Shared tallies: read by the main thread for the progress line. */
 static _Atomic uint64_t g_next_task, g_next_msg;
 static _Atomic uint64_t g_created, g_done, g_failed, g_retried, g_abandoned;
+static _Atomic uint64_t g_steps; /* think/LLM/tool steps: the unit of work */
 static _Atomic uint64_t g_cancelled, g_sent, g_received, g_faults;
 static atomic_int g_running;
 
@@ -960,6 +961,7 @@ typedef struct options {
     uint64_t seed;
     double speed;
     bool quiet;
+    bool tools_compute; /* tool steps use the CPU instead of sleeping */
 } options;
 
 typedef struct swarm swarm;
@@ -1237,6 +1239,31 @@ static bool agent_busy_for(agent *a, uint64_t us)
     }
 }
 
+/* A tool that runs on this machine (a build, a test suite): real CPU work
+ * sized by the step's duration, mail still answered between chunks. The
+ * amount of work is fixed (about the duration at ~1 ns an iteration), not
+ * a wall-clock deadline, so that CPU taken by anything else — tracing —
+ * shows as extra CPU time rather than as less work done: what
+ * bench/swarm_overhead.sh measures. */
+#define COMPUTE_ITERS_PER_US 1000u
+#define COMPUTE_CHUNK 50000u
+static bool agent_compute_for(agent *a, uint64_t us)
+{
+    static _Thread_local uint64_t sink;
+    uint64_t left = us * COMPUTE_ITERS_PER_US, h = 1469598103934665603ull;
+    while (left) {
+        if (stopping())
+            return false;
+        uint64_t n = left < COMPUTE_CHUNK ? left : COMPUTE_CHUNK;
+        for (uint64_t i = 0; i < n; i++) /* FNV-1a: a multiply chain */
+            h = (h ^ i) * 1099511628211ull;
+        left -= n;
+        agent_poll(a, 0);
+    }
+    sink += h;
+    return true;
+}
+
 /* Mail that arrives after the agent stopped is still taken out, so every
  * message.sent has its message.received; the work in it is cancelled. */
 static void drain_mailbox(agent *a)
@@ -1499,8 +1526,9 @@ static outcome step_tool(agent *a, const task *t, const trace_span *span,
     copy_prefix(tool, sizeof tool, cmd, ": ");
     task_id(id, sizeof id, t->id);
 
-    uint64_t t0 = now_us();
-    if (!agent_busy_for(a, scaled_range(a, 50, 250)))
+    uint64_t t0 = now_us(), dur = scaled_range(a, 50, 250);
+    if (!(a->sw->opt.tools_compute ? agent_compute_for(a, dur)
+                                   : agent_busy_for(a, dur)))
         return OUT_CANCELLED;
     uint64_t took = now_us() - t0;
     if (fail)
@@ -1579,7 +1607,9 @@ static outcome work_steps(agent *a, const task *t, const trace_span *span,
     int fault_at = rng_chance(&a->rng, FAULT_RATE)
                        ? rng_range(&a->rng, 1, steps - 1) : -1;
     outcome o = step_think(a, t, span, steps);
+    bump(&g_steps);
     for (int i = 1; i < steps && o == OUT_DONE; i++) {
+        bump(&g_steps);
         if (i == 1)
             maybe_ask_for_help(a, t);
         if (i == fault_at)
@@ -2484,7 +2514,7 @@ static void usage(FILE *f)
     fprintf(f,
         "Usage: swarm-demo [--agents N] [--duration SECONDS]\n"
         "                  [--topology hierarchical|mesh|ring|star]\n"
-        "                  [--seed S] [--speed X] [--quiet]\n"
+        "                  [--seed S] [--speed X] [--tools-compute] [--quiet]\n"
         "\n"
         "Runs a simulated multi-agent swarm (a coordinator plus N-1 agents,\n"
         "one thread each) and records everything it does with libtrace.\n"
@@ -2494,12 +2524,15 @@ static void usage(FILE *f)
         "  --topology T        hierarchical, mesh, ring or star (default hierarchical)\n"
         "  --seed S            seed for a reproducible run (default: from the clock)\n"
         "  --speed X           pace of work, 0.01..1000; e.g. 20 for tests (default 1)\n"
+        "  --tools-compute     tool steps (builds, tests) use the CPU for their\n"
+        "                      duration, as local tools do; LLM steps stay waits\n"
         "  --quiet             no progress lines on stderr\n"
         "  --help              show this help\n"
         "\n"
         "Tracing is configured by the environment (TRACE_COLLECTOR_URL,\n"
         "TRACE_ID, TRACE_SAMPLING_RATE, ...). The last line on stdout is\n"
-        "  swarm-demo: trace=ID agents=N recorded=R sent=S sampled_out=O dropped=D\n",
+        "  swarm-demo: trace=ID agents=N recorded=R sent=S sampled_out=O dropped=D\n"
+        "             steps=W (work steps done: think, LLM and tool calls)\n",
         MIN_AGENTS, MAX_AGENTS, DEFAULT_AGENTS);
 }
 
@@ -2614,6 +2647,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"topology", required_argument, NULL, 't'},
         {"seed", required_argument, NULL, 's'},
         {"speed", required_argument, NULL, 'x'},
+        {"tools-compute", no_argument, NULL, 'c'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -2631,6 +2665,9 @@ static int parse_options(int argc, char **argv, options *o)
             return 0;
         case 'q':
             o->quiet = true;
+            break;
+        case 'c':
+            o->tools_compute = true;
             break;
         case ':':
             return bad_usage("option '%s' needs a value", opt);
@@ -2783,10 +2820,11 @@ int main(int argc, char **argv)
 
     summarize(&opt, ran_us, &st);
     printf("swarm-demo: trace=%s agents=%d recorded=%" PRIu64 " sent=%" PRIu64
-           " sampled_out=%" PRIu64 " dropped=%" PRIu64 "\n",
+           " sampled_out=%" PRIu64 " dropped=%" PRIu64 " steps=%" PRIu64 "\n",
            trace_id, opt.agents, st.recorded, st.sent, st.sampled_out,
            st.dropped_ring_full + st.dropped_transport + st.dropped_too_large +
-               st.dropped_invalid);
+               st.dropped_invalid,
+           tally(&g_steps));
     fflush(stdout);
     swarm_free(sw, sw->n);
     return 0;
