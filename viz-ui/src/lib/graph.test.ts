@@ -9,9 +9,11 @@ import {
   graphFromRest,
   graphLinks,
   graphNodes,
+  initialGraphState,
   layoutTargets,
   linkKey,
   meanLatency,
+  reduceGraph,
   ringOrder,
   statusAfter,
   structuralTopology,
@@ -191,5 +193,24 @@ describe('graph: topology', () => {
     // no spawn tree: the hub still goes on top
     const flat = layoutTargets(shaped(hubPairs, types), 'hierarchical', 600, 400);
     expect(flat.get('coordinator')!.y).toBeLessThan(flat.get('a')!.y);
+  });
+});
+
+describe('graph: App state', () => {
+  it('keeps live events that arrive while the REST graph loads, and applies them after', () => {
+    let s = reduceGraph(initialGraphState(), { kind: 'reset', traceId: 'tr' });
+    expect(s.loading).toBe(true);
+    const during = ev('tester-1', 'agent.created', { agentType: 'tester', spawnedBy: 'coordinator' });
+    s = reduceGraph(s, { kind: 'events', events: [during, ev('x', 'agent.started', null, { traceId: 'other' })] });
+    expect(s.early).toHaveLength(1);
+    s = reduceGraph(s, { kind: 'rest', traceId: 'tr', res: rest, baseSeq: during.seq - 1 });
+    expect(s.loading).toBe(false);
+    expect(graphNodes(s.model).map((n) => n.id)).toEqual(['coder-1', 'coordinator', 'tester-1']);
+    // once loaded, events apply directly; a late answer for another trace is ignored
+    s = reduceGraph(s, { kind: 'events', events: [ev('coder-1', 'agent.error', null, { level: 'error' })] });
+    expect(s.model.nodes.get('coder-1')!.status).toBe('error');
+    expect(reduceGraph(s, { kind: 'rest', traceId: 'old', res: rest, baseSeq: 0 })).toBe(s);
+    s = reduceGraph(s, { kind: 'announce', traceId: 'tr', topology: 'mesh' });
+    expect(detectTopology(s.model).topology).toBe('mesh');
   });
 });

@@ -416,3 +416,51 @@ export function layoutTargets(model: GraphModel, topology: Topology | null, widt
       return onCircle(nodes.map((n) => n.id), r);
   }
 }
+
+/**
+ * The graph as App holds it: the model plus the live events that arrived
+ * while the REST graph was loading, re-applied on top of it when it lands
+ * so nothing is lost between the query and the response.
+ */
+export interface GraphState {
+  model: GraphModel;
+  loading: boolean;
+  early: readonly TraceEvent[];
+}
+
+export type GraphAction =
+  | { kind: 'reset'; traceId: string | null }
+  | { kind: 'rest'; traceId: string; res: GraphResponse; baseSeq: number }
+  | { kind: 'events'; events: readonly TraceEvent[] }
+  | { kind: 'announce'; traceId: string; topology: string | null };
+
+/** Events kept while loading; beyond that the REST answer is fresher anyway. */
+export const EARLY_MAX = 5000;
+
+export function initialGraphState(traceId: string | null = null): GraphState {
+  return { model: emptyGraph(traceId), loading: traceId !== null, early: [] };
+}
+
+export function reduceGraph(s: GraphState, a: GraphAction): GraphState {
+  switch (a.kind) {
+    case 'reset':
+      return s.model.traceId === a.traceId && !s.loading ? s : initialGraphState(a.traceId);
+    case 'rest': {
+      if (a.traceId !== s.model.traceId) return s; // a late answer for another trace
+      const model = applyGraphEvents(graphFromRest(a.traceId, a.res, a.baseSeq, s.model), s.early);
+      return { model, loading: false, early: [] };
+    }
+    case 'events': {
+      const mine = a.events.filter((e) => e.traceId === s.model.traceId);
+      if (mine.length === 0) return s;
+      if (s.loading) return { ...s, early: [...s.early, ...mine].slice(-EARLY_MAX) };
+      const model = applyGraphEvents(s.model, mine);
+      return model === s.model ? s : { ...s, model };
+    }
+    case 'announce': {
+      if (a.traceId !== s.model.traceId) return s;
+      const model = withAnnounced(s.model, a.topology);
+      return model === s.model ? s : { ...s, model };
+    }
+  }
+}

@@ -72,6 +72,8 @@ describe('viewState: transitions', () => {
     const v = selectEvent({ ...EMPTY_VIEW, trace: 'swarm-1' }, { seq: 9, agentId: 'a', timestamp: 42, traceId: 'swarm-1' });
     expect(v).toEqual({ trace: 'swarm-1', agent: 'a', event: 9, t: 42, t2: null });
     expect(selectEvent(v, null)).toEqual({ ...v, event: null });
+    const other = selectEvent({ ...v, t2: 5 }, { seq: 3, agentId: 'b', timestamp: 7, traceId: 'swarm-2' });
+    expect(other).toEqual({ trace: 'swarm-2', agent: 'b', event: 3, t: 7, t2: null });
   });
 
   it('setTime rounds and keeps identity when nothing changes', () => {

@@ -90,7 +90,9 @@ export function selectEvent(
   ev: { seq: number; agentId: string; timestamp: Micros; traceId: string } | null,
 ): ViewState {
   if (ev === null) return { ...v, event: null };
-  return { ...v, trace: ev.traceId, event: ev.seq, agent: ev.agentId, t: ev.timestamp };
+  // An event of another trace starts a fresh view of that trace.
+  const base = ev.traceId === v.trace ? v : EMPTY_VIEW;
+  return { ...base, trace: ev.traceId, event: ev.seq, agent: ev.agentId, t: ev.timestamp };
 }
 
 export function setTime(v: ViewState, t: Micros | null, t2: Micros | null = v.t2): ViewState {
