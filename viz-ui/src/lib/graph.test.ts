@@ -176,10 +176,10 @@ describe('graph: topology', () => {
   it('places the star hub in the middle and ring nodes on a circle in order', () => {
     const star = layoutTargets(shaped(hubPairs, types), 'star', 400, 400);
     expect(star.get('coordinator')).toEqual({ x: 0, y: 0 });
-    for (const id of ['a', 'b', 'c', 'd']) expect(Math.hypot(star.get(id)!.x, star.get(id)!.y)).toBeCloseTo(144);
+    for (const id of ['a', 'b', 'c', 'd']) expect(Math.hypot(star.get(id)!.x, star.get(id)!.y)).toBeCloseTo(160);
     const ring = shaped([['coordinator', 'a'], ['a', 'b'], ['b', 'c'], ['c', 'coordinator']], types);
     const pos = layoutTargets(ring, 'ring', 400, 400);
-    expect(pos.get('coordinator')!.y).toBeCloseTo(-144); // the hub at 12 o'clock
+    expect(pos.get('coordinator')!.y).toBeCloseTo(-160); // the hub at 12 o'clock
     expect(pos.size).toBe(4);
   });
 

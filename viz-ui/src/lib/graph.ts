@@ -383,7 +383,7 @@ function onCircle(ids: string[], r: number, start = -Math.PI / 2): Map<string, P
  */
 export function layoutTargets(model: GraphModel, topology: Topology | null, width: number, height: number): Map<string, Point> {
   const nodes = graphNodes(model);
-  const r = Math.max(60, Math.min(width, height) * 0.36);
+  const r = Math.max(60, Math.min(width, height) * 0.4);
   const hub = findHub(model);
   switch (topology) {
     case 'ring':

@@ -189,7 +189,17 @@ export function AgentGraph({ model, selectedAgent, eventAgent = null, loading = 
         <svg ref={svgRef} className="graph-svg" role="img" aria-label="Agent graph">
           <defs>
             {LINK_TYPES.map((t) => (
-              <marker key={t} id={`arrow-${t}`} viewBox="0 -4 8 8" refX="7" refY="0" markerWidth="6" markerHeight="6" orient="auto">
+              <marker
+                key={t}
+                id={`arrow-${t}`}
+                viewBox="0 -4 8 8"
+                refX="7"
+                refY="0"
+                markerUnits="userSpaceOnUse"
+                markerWidth="9"
+                markerHeight="9"
+                orient="auto"
+              >
                 <path d="M0,-4L8,0L0,4" fill={LINK_COLOR[t]} />
               </marker>
             ))}
@@ -250,16 +260,17 @@ function joinLinks(root: Root, links: SimLink[], onHover: (e: MouseEvent, l: Sim
           .attr('stroke', (d) => LINK_COLOR[d.data.type])
           .attr('marker-end', (d) => `url(#arrow-${d.data.type})`)
           .attr('stroke-width', 0)
-          .attr('opacity', 0)
-          .call((p) => p.transition().duration(MS).attr('opacity', 1)),
+          .attr('opacity', 0),
       (update) => update,
       (exit) => exit.transition().duration(MS).attr('opacity', 0).remove(),
     )
     .on('mousemove', (e: MouseEvent, d) => onHover(e, d))
     .on('mouseleave', onLeave)
     .attr('data-count', (d) => d.data.messageCount)
+    // One transition for fade-in and width: a second one would interrupt the first.
     .transition()
     .duration(MS)
+    .attr('opacity', 1)
     .attr('stroke-width', (d) => linkWidth(d.data));
 }
 
