@@ -112,7 +112,10 @@ export function AgentGraph({ model, selectedAgent, eventAgent = null, loading = 
   // A new trace starts from a clean slate and the default zoom.
   useEffect(() => {
     simNodes.current.clear();
-    if (zoomRef.current) d3.select(svgRef.current!).call(zoomRef.current.transform, d3.zoomIdentity);
+    const svg = d3.select(svgRef.current!);
+    // Another trace is another picture: no exit animation from the old one.
+    svg.selectAll('g.node, path.link').interrupt().remove();
+    if (zoomRef.current) svg.call(zoomRef.current.transform, d3.zoomIdentity);
   }, [model.traceId]);
 
   // Data join: runs whenever the model (live events) or the size changes.
@@ -261,7 +264,8 @@ function joinLinks(root: Root, links: SimLink[], onHover: (e: MouseEvent, l: Sim
           .attr('marker-end', (d) => `url(#arrow-${d.data.type})`)
           .attr('stroke-width', 0)
           .attr('opacity', 0),
-      (update) => update,
+      // Back before its exit finished: cancel the removal.
+      (update) => update.interrupt(),
       (exit) => exit.transition().duration(MS).attr('opacity', 0).remove(),
     )
     .on('mousemove', (e: MouseEvent, d) => onHover(e, d))
@@ -313,7 +317,7 @@ function joinNodes(root: Root, nodes: SimNode[], onClick: (id: string) => void, 
         n.append('title');
         return n;
       },
-      (update) => update,
+      (update) => update.interrupt().attr('opacity', 1),
       (exit) =>
         exit.call((x) => {
           x.select('circle.body').transition().duration(MS).attr('r', 0);
