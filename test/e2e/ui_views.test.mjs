@@ -58,6 +58,7 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
 
   // A finished ring swarm, so the list has history before the page opens.
   const ring = await runSwarm(c.ingest, ['--agents', '5', '--duration', '2', '--speed', '5', '--topology', 'ring']);
+  const mesh = await runSwarm(c.ingest, ['--agents', '4', '--duration', '1', '--speed', '5', '--topology', 'mesh']);
 
   const browser = await launchChromium(t);
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -66,6 +67,16 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   // A request the UI aborts itself (the selection moved on) is not a failure.
   page.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`requestfailed: ${r.url()}`); });
+
+  // Every /ws connection goes through this proxy so the test can cut it
+  // (and refuse reconnects for a while) to check the catch-up.
+  const ws = { blocked: false, urls: [], open: [] };
+  await page.routeWebSocket(/\/ws(\?|$)/, (route) => {
+    ws.urls.push(route.url());
+    if (ws.blocked) { route.close(); return; }
+    const server = route.connectToServer();
+    ws.open.push({ route, server });
+  });
 
   await page.goto(c.url + '/');
   await page.locator('[data-testid="ws-status"]', { hasText: 'live' }).waitFor({ timeout: 10000 });
@@ -91,7 +102,7 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
     await page.locator('[data-testid="status-filter"]').selectOption('active');
     await waitFor(async () => (await rows.count()) === 0, { what: 'no active trace yet' });
     await page.locator('[data-testid="status-filter"]').selectOption('completed');
-    await waitFor(async () => (await rows.count()) === 1, { what: 'the completed trace' });
+    await waitFor(async () => (await rows.count()) === 2, { what: 'the completed traces' });
     await page.locator('[data-testid="status-filter"]').selectOption('all');
   });
 
@@ -157,6 +168,8 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
     assert.ok((await details.locator('[data-testid="agent-event"]').count()) > 0);
     assert.match(await details.locator('[data-testid="agent-metrics"]').innerText(), /events\s+[1-9]/);
     assert.match(await node.getAttribute('class'), /\bselected\b/);
+    await page.waitForTimeout(600);
+    await page.screenshot({ path: join(shots, 'details.png') });
   });
 
   await t.test('selecting an event selects it in every view', async () => {
@@ -193,16 +206,34 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
     await waitFor(async () => /\bselected\b/.test((await page.locator('[data-testid="graph-node"][data-agent="tester-1"]').getAttribute('class')) ?? ''), { what: 'restored node selection' });
     assert.match(await page.locator(`[data-testid="trace-row"][data-trace-id="${liveTrace}"]`).getAttribute('class'), /\bselected\b/);
     assert.equal(await page.locator('[data-testid="follow-toggle"]').getAttribute('aria-pressed'), 'false', 'a shared link does not jump away');
-    await page.waitForTimeout(800);
-    await page.screenshot({ path: join(shots, 'details.png') });
     // Back to the first trace: the graph redraws as the ring it is.
     await page.locator(`[data-testid="trace-row"][data-trace-id="${ring.trace}"]`).click();
     await page.locator('[data-testid="topology"][data-topology="ring"]').waitFor({ timeout: 10000 });
     await waitFor(async () => (await page.locator('[data-testid="graph-node"]').count()) === 5, { what: 'the ring agents' });
     assert.equal(query(page).get('agent'), null, 'a new trace clears the agent');
+    await page.locator('[data-testid="trace-list"]').screenshot({ path: join(shots, 'trace-list.png') });
     await page.goBack();
     await waitFor(() => query(page).get('trace') === liveTrace, { what: 'Back returns to the previous trace' });
-    await page.locator('[data-testid="trace-list"]').screenshot({ path: join(shots, 'trace-list.png') });
+  });
+
+  await t.test('after a reconnect the page catches up with ?since= and shows no gap', async () => {
+    const before = await totalEvents(page);
+    const seqBefore = Number((await page.locator('[data-testid="status-bar"]').innerText()).match(/seq (\d+)/)?.[1] ?? 0);
+    ws.blocked = true;
+    for (const { route, server } of ws.open.splice(0)) { server.close(); route.close(); }
+    await page.locator('[data-testid="ws-status"]', { hasText: 'reconnecting' }).waitFor({ timeout: 5000 });
+    // events committed while the page is cut off
+    const late = await runSwarm(c.ingest, ['--agents', '3', '--duration', '1', '--speed', '5', '--topology', 'ring']);
+    const [{ n }] = sql(db, `SELECT count(*) AS n FROM events e JOIN traces t ON t.id = e.trace_id WHERE t.name = '${late.trace}'`);
+    ws.blocked = false;
+    await page.locator('[data-testid="ws-status"]', { hasText: 'live' }).waitFor({ timeout: 20000 });
+    assert.match(ws.urls.at(-1), /[?&]since=\d+/, 'reconnected with since=');
+    assert.ok(Number(new URL(ws.urls.at(-1)).searchParams.get('since')) >= seqBefore);
+    await waitFor(async () => (await totalEvents(page)) === before + n, { timeout: 15000, what: `the ${n} events of the gap, once each` });
+    await page.waitForTimeout(500);
+    assert.equal(await totalEvents(page), before + n, 'no duplicate after the catch-up');
+    await page.locator(`[data-testid="trace-row"][data-trace-id="${late.trace}"]`).waitFor();
+    assert.ok(mesh.trace); // the list has three finished traces besides
   });
 
   assert.deepEqual(problems, [], 'no console errors, warnings or failed requests');

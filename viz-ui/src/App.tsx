@@ -77,22 +77,29 @@ export function App() {
   useEffect(() => {
     let cancelled = false;
     let inFlight = false;
-    const refresh = async () => {
-      if (inFlight) return; // a slow server must not pile up requests
+    const refresh = async (): Promise<number | null> => {
+      if (inFlight) return null; // a slow server must not pile up requests
       inFlight = true;
       try {
         const page = await listTraces();
-        if (cancelled) return;
+        if (cancelled) return null;
         dispatch({ kind: 'traces', traces: page.traces });
         setApiError(null);
+        return page.lastSeq ?? null;
       } catch (e) {
         if (!cancelled) setApiError(errorText(e));
+        return null;
       } finally {
         inFlight = false;
       }
     };
-    void refresh().then(() => {
-      if (!cancelled) connect(null);
+    // The stream starts where the list was read: nothing committed in
+    // between is missed, and a drop before any event still resumes from a
+    // known seq instead of going live-only.
+    void refresh().then((since) => {
+      if (cancelled) return;
+      if (since !== null) live.current = { ...live.current, deliveredSeq: Math.max(live.current.deliveredSeq ?? 0, since) };
+      connect(since);
     });
     const poll = setInterval(() => void refresh(), REFRESH_MS);
     const tick = setInterval(() => setNow(Date.now()), 1000);
