@@ -48,6 +48,7 @@ interface SimLink extends d3.SimulationLinkDatum<SimNode> {
 const STATUSES: AgentStatus[] = ['active', 'busy', 'idle', 'error'];
 const LINK_TYPES: LinkType[] = ['communication', 'coordination', 'dependency'];
 const MS = 450;
+const FADE_MS = 200;
 
 export function AgentGraph({ model, selectedAgent, eventAgent = null, loading = false, onSelectAgent }: AgentGraphProps) {
   const boxRef = useRef<HTMLDivElement>(null);
@@ -341,9 +342,11 @@ function joinNodes(root: Root, nodes: SimNode[], onClick: (id: string) => void, 
   g.select<SVGTextElement>('text.name').attr('dy', (d) => d.r + 15).text((d) => d.data.name);
   g.select<SVGTextElement>('text.type').attr('dy', (d) => d.r + 28).text((d) => d.data.type ?? '');
   g.select<SVGCircleElement>('circle.halo').transition().duration(MS).attr('r', (d) => d.r + 5);
+  // Status flips fast (busy ↔ active): a short fade reads as a change
+  // without leaving nodes in an in-between colour most of the time.
   g.select<SVGCircleElement>('circle.body')
     .transition()
-    .duration(MS)
+    .duration(FADE_MS)
     .attr('r', (d) => d.r)
     .attr('fill', (d) => STATUS_COLOR[d.data.status]);
 }

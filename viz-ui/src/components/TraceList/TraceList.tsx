@@ -131,7 +131,7 @@ export function TraceList({ traces, selectedId, onSelect, filter = NO_FILTER, on
                     <span className="muted">0</span>
                   )}
                 </td>
-                <td className="mono">{formatDateTime(t.startTime)}</td>
+                <td className="mono" title={formatDateTime(t.startTime)}>{formatDateTime(t.startTime).slice(5)}</td>
                 <td className="num mono">{t.status === 'active' ? 'running' : formatDuration(t.durationUs)}</td>
               </tr>
             ))}
