@@ -55,6 +55,7 @@ export function AgentGraph({ model, selectedAgent, eventAgent = null, loading = 
   const svgRef = useRef<SVGSVGElement>(null);
   const sim = useRef<d3.Simulation<SimNode, SimLink> | null>(null);
   const simNodes = useRef(new Map<string, SimNode>());
+  const lastShape = useRef('');
   const zoomRef = useRef<d3.ZoomBehavior<SVGSVGElement, unknown> | null>(null);
   const onSelect = useRef(onSelectAgent);
   onSelect.current = onSelectAgent;
@@ -148,9 +149,14 @@ export function AgentGraph({ model, selectedAgent, eventAgent = null, loading = 
 
     s.nodes([...next.values()]);
     s.force<d3.ForceLink<SimNode, SimLink>>('link')!.links(simLinks);
-    // Re-heat only as much as the change needs: new agents move more.
+    // Move nodes only when the shape changed (agents, links, topology,
+    // size): counts and statuses change with every event, and a graph that
+    // jiggles on each one is hard to read and to click.
+    const shape = `${topology}|${size.w}x${size.h}|${[...next.keys()].join(',')}|${simLinks.map((l) => l.key).join(',')}`;
     const added = [...next.keys()].some((k) => !prev.has(k));
-    s.alpha(added || prev.size === 0 ? 0.9 : 0.15).restart();
+    if (shape !== lastShape.current) s.alpha(added || prev.size === 0 ? 0.9 : 0.3).restart();
+    else draw(root);
+    lastShape.current = shape;
   }, [model, nodes, links, topology, size]);
 
   // Selection lives in classes so it never re-runs the layout.
