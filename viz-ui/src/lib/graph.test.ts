@@ -190,6 +190,13 @@ describe('graph: topology', () => {
     expect(y('coordinator')).toBeLessThan(y('a'));
     expect(y('a')).toBe(y('b'));
     expect(y('a')).toBeLessThan(y('c'));
+    // a wide level wraps onto more rows, below its parent
+    const many = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    const wide = shaped(many.map((w) => ['coordinator', w] as [string, string]), types, many.map((w) => ['coordinator', w] as [string, string]));
+    const wpos = layoutTargets(wide, 'hierarchical', 600, 400);
+    const ys = new Set(many.map((w) => wpos.get(w)!.y));
+    expect(ys.size).toBe(5); // 6 per row at 600 px
+    expect(Math.min(...ys)).toBeGreaterThan(wpos.get('coordinator')!.y);
     // no spawn tree: the hub still goes on top
     const flat = layoutTargets(shaped(hubPairs, types), 'hierarchical', 600, 400);
     expect(flat.get('coordinator')!.y).toBeLessThan(flat.get('a')!.y);

@@ -397,18 +397,25 @@ export function layoutTargets(model: GraphModel, topology: Topology | null, widt
       const depth = spawnDepths(model);
       // Without a spawn tree the hub is still the top of the hierarchy.
       if (hub && Math.max(...depth.values()) === 0) for (const n of nodes) depth.set(n.id, n.id === hub ? 0 : 1);
-      const levels = new Map<number, string[]>();
+      const byDepth = new Map<number, string[]>();
       for (const n of nodes) {
         const d = depth.get(n.id) ?? 1;
-        levels.set(d, [...(levels.get(d) ?? []), n.id]);
+        byDepth.set(d, [...(byDepth.get(d) ?? []), n.id]);
       }
-      const deepest = Math.max(...levels.keys());
+      // A wide level (a coordinator with 40 workers) wraps onto several
+      // rows so labels keep their room; rows stay in depth order.
+      const perRow = Math.max(2, Math.floor((width * 0.9) / 90));
+      const rows: string[][] = [];
+      for (const d of [...byDepth.keys()].sort((a, b) => a - b)) {
+        const ids = byDepth.get(d)!;
+        for (let i = 0; i < ids.length; i += perRow) rows.push(ids.slice(i, i + perRow));
+      }
       const m = new Map<string, Point>();
-      const h = height * 0.7;
-      for (const [d, ids] of levels) {
-        const y = deepest === 0 ? 0 : -h / 2 + (h * d) / deepest;
-        ids.forEach((id, i) => m.set(id, { x: (width * 0.8 * (i + 0.5)) / ids.length - width * 0.4, y }));
-      }
+      const h = height * 0.75;
+      rows.forEach((ids, r) => {
+        const y = rows.length === 1 ? 0 : -h / 2 + (h * r) / (rows.length - 1);
+        ids.forEach((id, i) => m.set(id, { x: (width * 0.9 * (i + 0.5)) / ids.length - width * 0.45, y }));
+      });
       return m;
     }
     case 'mesh':

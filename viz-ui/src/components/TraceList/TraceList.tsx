@@ -2,7 +2,7 @@
 // App owns the list (REST + live counts) and the filter; the filtering
 // itself is lib/traceFilter.ts, so it is the same here and in tests.
 import type { TraceSummary } from '../../lib/types';
-import { formatDateTime, formatDuration } from '../../lib/format';
+import { formatDateTime, formatDuration, middleEllipsis } from '../../lib/format';
 import { filterTraces, statusCounts, type StatusFilter, type TimeWindow, type TraceFilter } from '../../lib/traceFilter';
 import './TraceList.css';
 
@@ -112,7 +112,7 @@ export function TraceList({ traces, selectedId, onSelect, filter = NO_FILTER, on
                 }}
               >
                 <td className="mono" title={t.sessionId === t.id ? t.id : `${t.id}\nsession ${t.sessionId}`}>
-                  {t.id}
+                  {middleEllipsis(t.id, 22)}
                   {t.sessionId !== t.id && <span className="session muted">{t.sessionId}</span>}
                 </td>
                 <td>
@@ -131,7 +131,7 @@ export function TraceList({ traces, selectedId, onSelect, filter = NO_FILTER, on
                     <span className="muted">0</span>
                   )}
                 </td>
-                <td className="mono" title={formatDateTime(t.startTime)}>{formatDateTime(t.startTime).slice(5)}</td>
+                <td className="mono" title={formatDateTime(t.startTime)}>{formatDateTime(t.startTime).slice(11)}</td>
                 <td className="num mono">{t.status === 'active' ? 'running' : formatDuration(t.durationUs)}</td>
               </tr>
             ))}
