@@ -58,7 +58,8 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
 
   // A finished ring swarm, so the list has history before the page opens.
   const ring = await runSwarm(c.ingest, ['--agents', '5', '--duration', '2', '--speed', '5', '--topology', 'ring']);
-  const mesh = await runSwarm(c.ingest, ['--agents', '4', '--duration', '1', '--speed', '5', '--topology', 'mesh']);
+  const mesh = await runSwarm(c.ingest, ['--agents', '5', '--duration', '1', '--speed', '5', '--topology', 'mesh']);
+  const tree = await runSwarm(c.ingest, ['--agents', '10', '--duration', '2', '--speed', '5', '--topology', 'hierarchical']);
 
   const browser = await launchChromium(t);
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -102,7 +103,7 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
     await page.locator('[data-testid="status-filter"]').selectOption('active');
     await waitFor(async () => (await rows.count()) === 0, { what: 'no active trace yet' });
     await page.locator('[data-testid="status-filter"]').selectOption('completed');
-    await waitFor(async () => (await rows.count()) === 2, { what: 'the completed traces' });
+    await waitFor(async () => (await rows.count()) === 3, { what: 'the completed traces' });
     await page.locator('[data-testid="status-filter"]').selectOption('all');
   });
 
@@ -233,7 +234,46 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
     await page.waitForTimeout(500);
     assert.equal(await totalEvents(page), before + n, 'no duplicate after the catch-up');
     await page.locator(`[data-testid="trace-row"][data-trace-id="${late.trace}"]`).waitFor();
-    assert.ok(mesh.trace); // the list has three finished traces besides
+  });
+
+  await t.test('each topology is drawn as its shape', async () => {
+    /** Node centres in page pixels, once the layout has settled. */
+    const centres = async () => {
+      await page.waitForTimeout(1500);
+      return page.locator('[data-testid="graph-node"]').evaluateAll((ns) => Object.fromEntries(ns.map((n) => {
+        const r = n.querySelector('circle.body').getBoundingClientRect();
+        return [n.getAttribute('data-agent'), { x: r.x + r.width / 2, y: r.y + r.height / 2 }];
+      })));
+    };
+    const show = async (trace, topology, agents) => {
+      await page.locator(`[data-testid="trace-row"][data-trace-id="${trace}"]`).click();
+      await page.locator(`[data-testid="topology"][data-topology="${topology}"]`).waitFor({ timeout: 10000 });
+      await waitFor(async () => (await page.locator('[data-testid="graph-node"]').count()) === agents, { what: `${agents} ${topology} agents` });
+      const pos = await centres();
+      await page.locator('[data-testid="agent-graph"]').screenshot({ path: join(shots, `topology-${topology}.png`) });
+      return pos;
+    };
+    const spread = (pts) => {
+      const cx = pts.reduce((s, p) => s + p.x, 0) / pts.length;
+      const cy = pts.reduce((s, p) => s + p.y, 0) / pts.length;
+      const d = pts.map((p) => Math.hypot(p.x - cx, p.y - cy));
+      const mean = d.reduce((s, x) => s + x, 0) / d.length;
+      return { cx, cy, mean, dev: Math.max(...d.map((x) => Math.abs(x - mean))) };
+    };
+
+    // ring and mesh: every agent on one circle
+    for (const [trace, topology, agents] of [[ring.trace, 'ring', 5], [mesh.trace, 'mesh', 5]]) {
+      const { mean, dev } = spread(Object.values(await show(trace, topology, agents)));
+      assert.ok(dev < mean * 0.2, `${topology}: agents on a circle (radius ${mean.toFixed(0)}, off by ${dev.toFixed(0)})`);
+    }
+    // star: the coordinator in the middle of the others
+    const star = await show(liveTrace, 'star', 6);
+    const rim = spread(Object.entries(star).filter(([id]) => id !== 'coordinator').map(([, p]) => p));
+    assert.ok(Math.hypot(star.coordinator.x - rim.cx, star.coordinator.y - rim.cy) < rim.mean * 0.25, 'star: hub in the centre');
+    assert.ok(rim.dev < rim.mean * 0.2, 'star: spokes on a circle');
+    // hierarchical: the coordinator above everyone it spawned
+    const levels = await show(tree.trace, 'hierarchical', 10);
+    for (const [id, p] of Object.entries(levels)) if (id !== 'coordinator') assert.ok(p.y > levels.coordinator.y + 40, `${id} below the coordinator`);
   });
 
   assert.deepEqual(problems, [], 'no console errors, warnings or failed requests');
