@@ -79,6 +79,8 @@ export function App() {
     let inFlight = false;
     const refresh = async (): Promise<number | null> => {
       if (inFlight) return null; // a slow server must not pile up requests
+      // Paused means frozen: the list's counts wait for resume too.
+      if (live.current.paused) return null;
       inFlight = true;
       try {
         const page = await listTraces();
