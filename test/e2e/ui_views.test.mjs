@@ -109,7 +109,7 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
 
   // A live star swarm: "follow latest" (on by default) opens it as it starts.
   const startTotal = await totalEvents(page);
-  const star = startSwarm(t, c.ingest, ['--agents', '6', '--duration', '16', '--speed', '2', '--topology', 'star']);
+  const star = startSwarm(t, c.ingest, ['--agents', '6', '--duration', '20', '--speed', '2', '--topology', 'star']);
   let liveTrace;
 
   await t.test('follow latest opens the running trace and the graph draws its agents and links', async () => {
@@ -237,13 +237,19 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
   });
 
   await t.test('each topology is drawn as its shape', async () => {
-    /** Node centres in page pixels, once the layout has settled. */
+    const read = () => page.locator('[data-testid="graph-node"]').evaluateAll((ns) => Object.fromEntries(ns.map((n) => {
+      const r = n.querySelector('circle.body').getBoundingClientRect();
+      return [n.getAttribute('data-agent'), { x: r.x + r.width / 2, y: r.y + r.height / 2 }];
+    })));
+    /** Node centres in page pixels, once the layout has stopped moving. */
     const centres = async () => {
-      await page.waitForTimeout(1500);
-      return page.locator('[data-testid="graph-node"]').evaluateAll((ns) => Object.fromEntries(ns.map((n) => {
-        const r = n.querySelector('circle.body').getBoundingClientRect();
-        return [n.getAttribute('data-agent'), { x: r.x + r.width / 2, y: r.y + r.height / 2 }];
-      })));
+      let prev = await read();
+      return waitFor(async () => {
+        const cur = await read();
+        const moved = Math.max(...Object.keys(cur).map((id) => Math.hypot(cur[id].x - (prev[id]?.x ?? 1e9), cur[id].y - (prev[id]?.y ?? 1e9))));
+        prev = cur;
+        return moved < 0.5 && cur;
+      }, { timeout: 10000, interval: 400, what: 'the layout to settle' });
     };
     const show = async (trace, topology, agents) => {
       await page.locator(`[data-testid="trace-row"][data-trace-id="${trace}"]`).click();
