@@ -127,6 +127,12 @@ int query_traces(struct mg_connection *c, sqlite3 *db) {
     cJSON_AddNumberToObject(body, "total", (double)q_scalar(db, &count));
     cJSON_AddNumberToObject(body, "limit", (double)limit);
     cJSON_AddNumberToObject(body, "offset", (double)offset);
+    /* The newest committed seq: a client that reads the list, then opens
+     * /ws?since=lastSeq, misses nothing committed in between, and can
+     * resume from it after a drop even if no event has reached it yet. */
+    qb last = {0};
+    qb_sql(&last, "SELECT coalesce(max(id), 0) FROM events");
+    json_add_int(body, "lastSeq", q_scalar(db, &last));
     return api_reply(c, 200, body);
 }
 

@@ -22,6 +22,10 @@ test('REST read endpoints answer from the store, with filters and errors', async
   assert.equal((await getJson(`${c.url}/api/traces?session=nope`)).body.total, 0);
   assert.equal((await getJson(`${c.url}/api/traces?from=4102444800000000`)).body.total, 0);
   assert.equal((await getJson(`${c.url}/api/traces?status=bogus`)).status, 400);
+  // lastSeq: the newest committed event seq, whatever the filter (the UI opens /ws?since= it)
+  const [{ maxSeq }] = sql(db, 'SELECT max(id) AS maxSeq FROM events');
+  assert.equal((await getJson(`${c.url}/api/traces`)).body.lastSeq, maxSeq);
+  assert.equal((await getJson(`${c.url}/api/traces?status=active`)).body.lastSeq, maxSeq);
 
   // events: agent, type (exact and prefix), level, parent
   const byAgent = await getJson(`${T}/events?agent=coordinator&limit=10000`);

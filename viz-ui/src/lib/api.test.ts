@@ -1,7 +1,7 @@
 // Tests of the REST wrappers against a stubbed fetch: URLs built, and the
 // server's error.message surfacing as the Error message.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, listEvents, listLastEvents, listTraces } from './api';
+import { ApiError, getGraph, listEvents, listLastEvents, listTraces } from './api';
 
 function stubFetch(handler: (url: string) => { status: number; body: unknown }) {
   const calls: string[] = [];
@@ -49,5 +49,12 @@ describe('api', () => {
     const events = await listLastEvents('t', 200);
     expect(calls).toEqual(['/api/traces/t/events?limit=200&offset=0', '/api/traces/t/events?limit=200&offset=800']);
     expect(events).toEqual([{ seq: 800 }]);
+  });
+
+  it('passes event filters and skips empty ones; fetches the graph', async () => {
+    const calls = stubFetch(() => ({ status: 200, body: { events: [], total: 0, limit: 50, offset: 0, nodes: [], links: [] } }));
+    await listLastEvents('t', 50, undefined, { agent: 'coder 1', level: 'error', type: null });
+    await getGraph('t/1');
+    expect(calls).toEqual(['/api/traces/t/events?limit=50&offset=0&agent=coder+1&level=error', '/api/traces/t%2F1/graph']);
   });
 });

@@ -2,6 +2,7 @@
 // (/api/...) because the collector serves the UI and the API from one origin.
 // Every non-2xx becomes an Error carrying the server's error.message so the
 // UI can show it as is.
+import type { GraphResponse } from './graph';
 import type {
   ApiErrorBody,
   EventListResponse,
@@ -48,9 +49,9 @@ async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   return (await res.json()) as T;
 }
 
-function query(params: Record<string, number | undefined>): string {
+function query(params: Record<string, number | string | null | undefined>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s ? `?${s}` : '';
 }
@@ -66,17 +67,31 @@ export function getTrace(id: string, signal?: AbortSignal): Promise<TraceDetail>
   return getJson(`/api/traces/${encodeURIComponent(id)}`, signal);
 }
 
+/** Server-side filters every events endpoint takes (schema/api.md). */
+export interface EventFilter {
+  agent?: string | null;
+  /** A type or a PREFIX* */
+  type?: string | null;
+  /** Minimum level. */
+  level?: 'debug' | 'info' | 'warn' | 'error' | null;
+}
+
 /** Events of one trace, oldest first. `after` (a seq) replaces `offset`. */
 export function listEvents(
   traceId: string,
-  opts: { limit?: number; offset?: number; after?: number } = {},
+  opts: { limit?: number; offset?: number; after?: number } & EventFilter = {},
   signal?: AbortSignal,
 ): Promise<EventListResponse> {
-  const { limit = 100, offset, after } = opts;
+  const { limit = 100, offset, after, agent, type, level } = opts;
   return getJson(
-    `/api/traces/${encodeURIComponent(traceId)}/events${query({ limit, offset: after === undefined ? offset : undefined, after })}`,
+    `/api/traces/${encodeURIComponent(traceId)}/events${query({ limit, offset: after === undefined ? offset : undefined, after, agent, type, level })}`,
     signal,
   );
+}
+
+/** The agent graph: nodes with status and metrics, typed links. */
+export function getGraph(traceId: string, signal?: AbortSignal): Promise<GraphResponse> {
+  return getJson(`/api/traces/${encodeURIComponent(traceId)}/graph`, signal);
 }
 
 /**
@@ -88,9 +103,10 @@ export async function listLastEvents(
   traceId: string,
   n: number,
   signal?: AbortSignal,
+  filter: EventFilter = {},
 ): Promise<TraceEvent[]> {
-  const first = await listEvents(traceId, { limit: n, offset: 0 }, signal);
+  const first = await listEvents(traceId, { limit: n, offset: 0, ...filter }, signal);
   if (first.total <= n) return first.events;
-  const tail = await listEvents(traceId, { limit: n, offset: first.total - n }, signal);
+  const tail = await listEvents(traceId, { limit: n, offset: first.total - n, ...filter }, signal);
   return tail.events;
 }

@@ -149,6 +149,18 @@ describe('feed: trace counts and upsert', () => {
     expect([b.eventCount, b.errorCount]).toEqual([1, 1]);
   });
 
+  it('counts agents live from agent.created, never below the server count', () => {
+    let s = run([
+      start(trace('tr-a', { agentCount: 0 })),
+      batch([ev(1, { eventType: 'agent.created' }), ev(2, { eventType: 'agent.created', agentId: 'tester-1' }), ev(3)]),
+    ]);
+    expect(s.traces[0]!.agentCount).toBe(2);
+    s = reduceFeed(s, { kind: 'traces', traces: [trace('tr-a', { agentCount: 1 })] }); // an older REST snapshot
+    expect(s.traces[0]!.agentCount).toBe(2);
+    s = reduceFeed(s, { kind: 'traces', traces: [trace('tr-a', { agentCount: 5 })] });
+    expect(s.traces[0]!.agentCount).toBe(5);
+  });
+
   it('does not invent a row for events of an unknown trace', () => {
     const s = run([batch([ev(1, { traceId: 'ghost' })])]);
     expect(s.traces).toEqual([]);

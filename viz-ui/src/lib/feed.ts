@@ -141,13 +141,14 @@ function applyEvents(state: FeedState, events: TraceEvent[]): FeedState {
   const sel = state.selectedTraceId;
 
   let lastSeq = state.lastSeq;
-  const perTrace = new Map<string, { events: number; errors: number }>();
+  const perTrace = new Map<string, { events: number; errors: number; agents: number }>();
   const rate = new Map(state.rate);
   for (const e of fresh) {
     if (lastSeq === null || e.seq > lastSeq) lastSeq = e.seq;
-    const c = perTrace.get(e.traceId) ?? { events: 0, errors: 0 };
+    const c = perTrace.get(e.traceId) ?? { events: 0, errors: 0, agents: 0 };
     c.events++;
     if (e.level === 'error') c.errors++;
+    if (e.eventType === 'agent.created') c.agents++;
     perTrace.set(e.traceId, c);
     const sec = Math.floor(e.timestamp / 1e6);
     rate.set(sec, (rate.get(sec) ?? 0) + 1);
@@ -169,7 +170,9 @@ function applyEvents(state: FeedState, events: TraceEvent[]): FeedState {
     // arrives with trace_start or the next REST refresh, with server counts.
     traces: state.traces.map((t) => {
       const c = perTrace.get(t.id);
-      return c ? { ...t, eventCount: t.eventCount + c.events, errorCount: t.errorCount + c.errors } : t;
+      return c
+        ? { ...t, eventCount: t.eventCount + c.events, errorCount: t.errorCount + c.errors, agentCount: t.agentCount + c.agents }
+        : t;
     }),
   };
 }
@@ -213,6 +216,7 @@ function withMaxCounts(fresh: TraceSummary, old: TraceSummary): TraceSummary {
   return {
     ...fresh,
     eventCount: Math.max(fresh.eventCount, old.eventCount),
+    agentCount: Math.max(fresh.agentCount, old.agentCount),
     errorCount: Math.max(fresh.errorCount, old.errorCount),
   };
 }

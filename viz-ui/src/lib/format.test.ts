@@ -1,6 +1,6 @@
 // Tests of the display formatters (local time zone, so built from local dates).
 import { describe, expect, it } from 'vitest';
-import { formatClock, formatDateTime, formatDuration } from './format';
+import { formatClock, formatDateTime, formatDuration, middleEllipsis } from './format';
 
 describe('format', () => {
   const us = new Date(2025, 10, 27, 9, 5, 7, 42).getTime() * 1000 + 999;
@@ -16,5 +16,11 @@ describe('format', () => {
       '3m 07s',
       '2h 05m',
     ]);
+  });
+
+  it('cuts long ids in the middle, keeping the distinctive end', () => {
+    expect(middleEllipsis('swarm-20261128-003347-7a5f45', 24)).toBe('swarm-202…-003347-7a5f45');
+    expect(middleEllipsis('swarm-20261128-003347-7a5f45', 24)).toHaveLength(24);
+    expect(middleEllipsis('short')).toBe('short');
   });
 });

@@ -27,3 +27,13 @@ export function formatDuration(us: number | null): string {
   if (m < 60) return `${m}m ${pad(Math.floor(s % 60))}s`;
   return `${Math.floor(m / 60)}h ${pad(m % 60)}m`;
 }
+
+/**
+ * An id cut in the middle when long: trace ids share their prefix
+ * ("swarm-20261128-…") and differ at the end, so the end must stay visible.
+ */
+export function middleEllipsis(s: string, max = 24): string {
+  if (s.length <= max) return s;
+  const tail = Math.ceil((max - 1) * 0.6);
+  return `${s.slice(0, max - 1 - tail)}…${s.slice(-tail)}`;
+}

@@ -52,6 +52,8 @@ export interface TraceListResponse {
   total: number;
   limit: number;
   offset: number;
+  /** Newest committed event seq when the list was read (0: none). */
+  lastSeq?: number;
 }
 
 export interface EventListResponse {

@@ -24,4 +24,16 @@ describe('LiveFeed', () => {
   it('hides the trace column when filtered to one trace', () => {
     expect(render(<LiveFeed events={[ev(1)]} traceId="tr" />)).not.toContain('with-trace');
   });
+
+  it('marks the selected event and the selected agent\'s events', () => {
+    const html = render(
+      <LiveFeed events={[ev(3), ev(2, { agentId: 'tester-1' }), ev(1)]} traceId="tr" selectedSeq={3} selectedAgent="coder-1" />,
+    );
+    expect(attrs(html, 'feed-event', 'class').map((c) => c.split(' ').filter((x) => x === 'selected' || x === 'agent-match'))).toEqual([
+      ['selected'],
+      [],
+      ['agent-match'],
+    ]);
+    expect(attrs(html, 'feed-event', 'data-seq')).toEqual(['3', '2', '1']);
+  });
 });

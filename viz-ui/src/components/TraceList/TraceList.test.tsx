@@ -31,4 +31,23 @@ describe('TraceList', () => {
     expect(html).toMatch(/data-testid="all-traces"[^>]*disabled/);
     expect(html).toContain('No traces yet.');
   });
+
+  it('filters rows by search, status and time, and says how many are shown', () => {
+    const now = 1_764_280_000_000_000 + 3600e6;
+    const traces = [t('ring-1'), t('mesh-2', { status: 'error', errorCount: 2 }), t('old-3', { status: 'completed', endTime: 1 })];
+    const html = render(
+      <TraceList traces={traces} selectedId={null} onSelect={() => {}} filter={{ q: '', status: 'all', window: '5m' }} nowUs={now} />,
+    );
+    expect(attrs(html, 'trace-row', 'data-trace-id')).toEqual(['ring-1', 'mesh-2']);
+    expect(html).toContain('2 of 3');
+    const byStatus = render(
+      <TraceList traces={traces} selectedId={null} onSelect={() => {}} filter={{ q: 'MESH', status: 'error', window: 'all' }} nowUs={now} />,
+    );
+    expect(attrs(byStatus, 'trace-row', 'data-trace-id')).toEqual(['mesh-2']);
+    expect(attrs(byStatus, 'trace-search', 'value')).toEqual(['MESH']);
+    const none = render(
+      <TraceList traces={traces} selectedId={null} onSelect={() => {}} filter={{ q: 'zzz', status: 'all', window: 'all' }} nowUs={now} />,
+    );
+    expect(none).toContain('No trace matches the filters.');
+  });
 });
