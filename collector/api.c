@@ -10,7 +10,6 @@
  * refuses paths that leave the directory.
  */
 #include <civetweb.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,40 +89,6 @@ int auth_token_ok(const struct mg_connection *conn, const char *token) {
                    sizeof given) >= 0)
         return api_token_equal(given, token);
     return 0;
-}
-
-/* ---- parameters ---- */
-
-/* An integer query parameter in [lo, hi]; absent gives dflt. */
-int api_int_param(struct mg_connection *c, const char *name, int64_t dflt,
-                  int64_t lo, int64_t hi, int64_t *out) {
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    char buf[32];
-    *out = dflt;
-    if (!ri->query_string) return 0;
-    int n = mg_get_var(ri->query_string, strlen(ri->query_string), name, buf,
-                       sizeof buf);
-    if (n == -1) return 0;
-    char *end;
-    errno = 0;
-    long long v = n > 0 ? strtoll(buf, &end, 10) : 0;
-    if (n <= 0 || errno || *end || v < lo || v > hi) {
-        api_error(c, 400, "%s must be an integer %" PRId64 "..%" PRId64, name, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* A text query parameter: 1 present (URL-decoded into buf), 0 absent,
- * -1 longer than buf allows. */
-int api_str_param(struct mg_connection *c, const char *name, char *buf, size_t cap) {
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    if (!ri->query_string) return 0;
-    int n = mg_get_var(ri->query_string, strlen(ri->query_string), name, buf, cap);
-    if (n == -1) return 0;
-    if (n < 0) return -1;
-    return 1;
 }
 
 /* ---- queries ---- */

@@ -43,12 +43,6 @@ typedef struct ws_msg {
     char text[];
 } ws_msg;
 
-typedef struct ws_filter {
-    char trace[WIRE_MAX_NAME + 1], agent[WIRE_MAX_NAME + 1], type[WIRE_MAX_NAME + 1];
-    int type_prefix; /* type ended in '*' */
-    int min_level;
-} ws_filter;
-
 typedef struct ws_client {
     struct mg_connection *conn;
     pthread_mutex_t lock; /* guards everything below */
@@ -104,31 +98,8 @@ static int msg_priority(const char *text) {
 
 /* ---- filters ---- */
 
-static int level_named(const char *s) {
-    static const char *names[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) return i;
-    return -1;
-}
-
 static int filter_all(const ws_filter *f) {
     return !f->trace[0] && !f->agent[0] && !f->type[0] && f->min_level <= 0;
-}
-
-/* Set one field; -1 if the value is not acceptable. */
-static int filter_set(ws_filter *f, const char *key, const char *v) {
-    if (strlen(v) > WIRE_MAX_NAME) return -1;
-    if (!strcmp(key, "trace") || !strcmp(key, "traceId")) snprintf(f->trace, sizeof f->trace, "%s", v);
-    else if (!strcmp(key, "agent") || !strcmp(key, "agentId")) snprintf(f->agent, sizeof f->agent, "%s", v);
-    else if (!strcmp(key, "type") || !strcmp(key, "eventType")) {
-        size_t n = strlen(v);
-        f->type_prefix = n && v[n - 1] == '*';
-        snprintf(f->type, sizeof f->type, "%.*s", (int)(n - (size_t)f->type_prefix), v);
-    } else if (!strcmp(key, "level") || !strcmp(key, "minLevel")) {
-        f->min_level = level_named(v);
-        if (f->min_level < 0) return -1;
-    }
-    return 0;
 }
 
 static int filter_event(const ws_filter *f, const cJSON *e) {
@@ -139,7 +110,7 @@ static int filter_event(const ws_filter *f, const cJSON *e) {
     if (f->type[0] && (!type || (f->type_prefix ? strncmp(type, f->type, strlen(f->type))
                                                 : strcmp(type, f->type))))
         return 0;
-    if (f->min_level > 0 && (!level || level_named(level) < f->min_level)) return 0;
+    if (f->min_level > 0 && (!level || params_level(level) < f->min_level)) return 0;
     return 1;
 }
 
@@ -421,34 +392,6 @@ static char *stream_error(const char *why) {
     return json_stream_message("error", NULL, err);
 }
 
-/* Filter and since= from the URL; -1 with a reason if one is bad. */
-static int stream_url_options(const struct mg_request_info *ri, ws_filter *f,
-                              int64_t *since, const char **why) {
-    static const char *keys[] = {"trace", "agent", "type", "level"};
-    char v[WIRE_MAX_NAME + 2];
-    *since = -1;
-    if (!ri->query_string) return 0;
-    size_t qn = strlen(ri->query_string);
-    for (size_t i = 0; i < 4; i++) {
-        int n = mg_get_var(ri->query_string, qn, keys[i], v, sizeof v);
-        if (n == -1) continue;
-        if (n < 0 || filter_set(f, keys[i], v)) {
-            *why = "bad filter in the URL (trace, agent, type, level=debug|info|warn|error)";
-            return -1;
-        }
-    }
-    if (mg_get_var(ri->query_string, qn, "since", v, sizeof v) >= 0) {
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (!*v || *end || n < 0) {
-            *why = "since must be a non-negative integer";
-            return -1;
-        }
-        *since = n;
-    }
-    return 0;
-}
-
 static void stream_on_ready(struct mg_connection *conn, void *cb) {
     stream *s = cb;
     ws_client *c = calloc(1, sizeof *c);
@@ -462,7 +405,7 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
     pthread_cond_init(&c->more, NULL);
     const char *why = NULL;
     int64_t since = -1;
-    if (stream_url_options(mg_get_request_info(conn), &c->f, &since, &why))
+    if (ws_parse_url(mg_get_request_info(conn)->query_string, &c->f, &since, &why))
         stream_send_now(conn, stream_error(why));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -489,26 +432,9 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
  * replaces the client's filter; anything else gets an error message. */
 static void stream_on_text(ws_client *c, struct mg_connection *conn, const char *data,
                            size_t len) {
-    cJSON *j = cJSON_ParseWithLength(data, len);
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
-    cJSON *filter = cJSON_GetObjectItemCaseSensitive(j, "filter");
     ws_filter f;
-    memset(&f, 0, sizeof f);
-    const char *why = !j ? "not JSON"
-                      : !type || strcmp(type, "subscribe") ? "unknown message type (want subscribe)"
-                      : filter && !cJSON_IsObject(filter) ? "filter must be an object"
-                                                          : NULL;
-    const cJSON *item;
-    const cJSON *fields = why ? NULL : filter;
-    cJSON_ArrayForEach(item, fields) {
-        if (!cJSON_IsString(item) || filter_set(&f, item->string, item->valuestring)) {
-            why = "filter values: traceId, agentId, eventType (trailing * = prefix), "
-                  "minLevel (debug|info|warn|error), as strings";
-            break;
-        }
-    }
-    cJSON_Delete(j);
-    if (why) {
+    const char *why;
+    if (ws_parse_message(data, len, &f, &why)) {
         stream_send_now(conn, stream_error(why));
         return;
     }
