@@ -41,7 +41,7 @@ COLL_OBJ := $(patsubst %.c,$(BUILD)/obj/coll/%.o,$(COLL_SRC)) $(BUILD)/obj/coll/
 SONAME   := libtrace.so.$(SOVERSION)
 SHLIB    := $(BUILD)/lib/libtrace.so.$(VERSION)
 
-.PHONY: all lib collector examples ui deps test unit-tests demo install clean bench
+.PHONY: all lib collector examples ui deps test unit-tests demo install clean bench fuzz fuzz-targets stress
 all: lib collector examples ui
 
 lib: $(SHLIB) $(BUILD)/lib/libtrace.a $(BUILD)/lib/libtrace.pc
@@ -107,6 +107,7 @@ test:
 	$(MAKE) BUILD=build-asan SAN=asan lib collector examples unit-tests
 	$(MAKE) BUILD=build-tsan SAN=tsan unit-tests
 	$(MAKE) test/node_modules/.package-lock.json
+	$(MAKE) fuzz-targets
 	bash test/run.sh
 
 unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject
@@ -115,6 +116,25 @@ unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject
 $(BUILD)/bin/wire-inject: test/tools/wire_inject.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
+
+# ---- fuzzing (libFuzzer, clang): fuzz/README.md ----
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_TARGETS := wire_decode rest_query ws_message
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -Iwire -Icollector $(CJSON_CFLAGS)
+fuzz-targets: $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+$(FUZZ_BUILD)/wire_decode: fuzz/wire_decode.c wire/wire.c wire/wire.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/wire_decode.c wire/wire.c $(LZ4_LIBS)
+$(FUZZ_BUILD)/%: fuzz/%.c collector/params.c collector/collector.h wire/wire.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< collector/params.c $(CJSON_LIBS) -lcivetweb
+# every target for FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=600)
+fuzz: fuzz-targets
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
 
 $(BUILD)/bin/bench-%: bench/%.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
@@ -147,4 +167,4 @@ install: all
 	cp -r viz-ui/dist/. $(DESTDIR)$(PREFIX)/share/trace-collector/ui/
 
 clean:
-	rm -rf build build-asan build-tsan viz-ui/dist
+	rm -rf build build-asan build-tsan build-fuzz viz-ui/dist

@@ -51,6 +51,9 @@ for t in ring format sampling threads overhead libtrace_api; do
   run "unit $t (tsan)" "build-tsan/test/$t"
 done
 
+# libFuzzer, a short pass per target (make fuzz runs them longer)
+run "fuzz (15 s per target)" env FUZZ_SECONDS=15 bash fuzz/run.sh
+
 run "make install + pkg-config" bash test/install.sh
 run "ui vitest" bash -c 'cd viz-ui && npx vitest run'
 
