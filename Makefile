@@ -110,7 +110,13 @@ test:
 	$(MAKE) fuzz-targets
 	bash test/run.sh
 
-unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject
+unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject $(BUILD)/bin/wire-flood
+
+# the collector's parsers of client input, without a server
+$(BUILD)/test/params: test/unit/params.c test/unit/check.h $(BUILD)/obj/coll/collector/params.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CJSON_CFLAGS) -Icollector -o $@ $< $(BUILD)/obj/coll/collector/params.o \
+	    $(LDSAN) $(CJSON_LIBS) -lcivetweb
 
 # a hostile producer for the collector's end-to-end tests
 $(BUILD)/bin/wire-inject: test/tools/wire_inject.c $(BUILD)/lib/libtrace.a
@@ -135,6 +141,11 @@ $(FUZZ_BUILD)/%: fuzz/%.c collector/params.c collector/collector.h wire/wire.h
 # every target for FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=600)
 fuzz: fuzz-targets
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+
+# garbage and sustained load for the hostile and load tests
+$(BUILD)/bin/wire-flood: test/tools/wire_flood.c $(BUILD)/lib/libtrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
 
 $(BUILD)/bin/bench-%: bench/%.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)

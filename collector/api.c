@@ -35,6 +35,7 @@ static const char *api_reason(int status) {
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
 }
@@ -65,6 +66,30 @@ int api_error(struct mg_connection *c, int status, const char *fmt, ...) {
     cJSON_AddNumberToObject(err, "status", status);
     cJSON_AddStringToObject(err, "message", msg);
     return api_reply(c, status, body);
+}
+
+/* civetweb's own refusals (a bad request line, headers too large, a
+ * request that timed out, a file not in the UI) get the same JSON error
+ * body as ours, not its HTML page; they are counted, and logged at
+ * debug level, since a flood of them must not flood the log. */
+static int api_http_error(struct mg_connection *c, int status, const char *msg) {
+    if (status < 400) return 1; /* not an error: civetweb's default */
+    atomic_fetch_add(&g_stats.http_rejected, 1);
+    log_msg("debug", "http: %d %s", status, msg ? msg : "");
+    char body[320];
+    cJSON *b = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(b, "error");
+    cJSON_AddNumberToObject(err, "status", status);
+    cJSON_AddStringToObject(err, "message", msg && *msg ? msg : mg_get_response_code_text(c, status));
+    if (!cJSON_PrintPreallocated(b, body, sizeof body, 0))
+        snprintf(body, sizeof body, "{\"error\":{\"status\":%d,\"message\":\"\"}}", status);
+    cJSON_Delete(b);
+    mg_printf(c,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+              "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+              status, mg_get_response_code_text(c, status), strlen(body));
+    mg_write(c, body, strlen(body));
+    return 0;
 }
 
 /* ---- auth ---- */
@@ -188,6 +213,7 @@ static int api_healthz(struct mg_connection *c) {
     cJSON_AddNumberToObject(b, "storeErrors", (double)atomic_load(&g_stats.store_errors));
     cJSON_AddNumberToObject(b, "wsClients", (double)atomic_load(&g_stats.ws_clients));
     cJSON_AddNumberToObject(b, "retentionDeleted", (double)atomic_load(&g_stats.retention_deleted));
+    cJSON_AddNumberToObject(b, "httpRejected", (double)atomic_load(&g_stats.http_rejected));
     return api_reply(c, 200, b);
 }
 
@@ -247,13 +273,13 @@ static int api_delete_trace(struct mg_connection *c, api *a, const char *trace) 
 static int api_add_snapshot(struct mg_connection *c, api *a, const char *trace) {
     char *body = api_body(c);
     if (!body) return 400;
-    cJSON *j = cJSON_Parse(body);
+    cJSON *j = json_parse_bounded(body, strlen(body));
     free(body);
     const cJSON *agent = cJSON_GetObjectItemCaseSensitive(j, "agentId");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "stateType");
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "timestamp");
-    const char *why = !j ? "body is not JSON"
+    const char *why = !j ? "body is not JSON (or nested deeper than 128)"
                       : !cJSON_IsString(agent) || !*agent->valuestring ||
                               strlen(agent->valuestring) > WIRE_MAX_NAME
                           ? "agentId must be a string of 1..256 bytes"
@@ -405,6 +431,7 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
     opts[k] = NULL;
     struct mg_callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
+    cbs.http_error = api_http_error;
     a->ctx = mg_start(&cbs, a, opts);
     if (!a->ctx) {
         snprintf(err, errlen, "cannot listen on %s", listen);

@@ -26,6 +26,7 @@ typedef struct coll_stats {
     _Atomic uint64_t store_errors;
     _Atomic uint64_t ws_clients, ws_messages_sent;
     _Atomic uint64_t retention_deleted;
+    _Atomic uint64_t http_rejected; /* refused by civetweb: bad request, too large, ... */
 } coll_stats;
 
 extern coll_stats g_stats;
@@ -146,6 +147,13 @@ typedef struct api_query {
 int api_parse_query(int route, const char *qs, api_query *q, char *err, size_t errlen);
 int params_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int params_level(const char *s); /* debug 0 .. error 3, -1 unknown */
+
+/* JSON a client or producer sent, parsed only if it nests at most
+ * JSON_MAX_DEPTH deep (cJSON recurses per level; worker stacks are small).
+ * NULL: not JSON, or too deep. */
+#define JSON_MAX_DEPTH 128
+int json_depth_ok(const char *p, size_t n, int max);
+cJSON *json_parse_bounded(const char *p, size_t n);
 
 typedef struct ws_filter {
     char trace[WIRE_MAX_NAME + 1], agent[WIRE_MAX_NAME + 1], type[WIRE_MAX_NAME + 1];

@@ -56,7 +56,7 @@ cJSON *json_event(const event_row *e) {
     json_add_int(o, "timestamp", (int64_t)e->ts);
     cJSON_AddStringToObject(o, "level", json_level_name(e->level));
     json_opt_str(o, "message", e->message);
-    cJSON *meta = e->metadata ? cJSON_Parse(e->metadata) : NULL;
+    cJSON *meta = e->metadata ? json_parse_bounded(e->metadata, strlen(e->metadata)) : NULL;
     if (!meta && e->metadata) meta = cJSON_CreateString(e->metadata);
     if (!meta) meta = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "metadata", meta);

@@ -165,6 +165,34 @@ int api_parse_query(int route, const char *qs, api_query *q, char *err, size_t e
     }
 }
 
+/* ---- JSON from clients ---- */
+
+/* Whether the [ and { in p[0..n) nest at most max deep (strings
+ * skipped). cJSON recurses once per level, and civetweb's workers run on
+ * small stacks: 1000 levels (cJSON's own limit) overflowed one and
+ * crashed the collector. Deeper than max is refused before parsing. */
+int json_depth_ok(const char *p, size_t n, int max) {
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (in_str) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > max) return 0;
+        } else if (ch == ']' || ch == '}') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+cJSON *json_parse_bounded(const char *p, size_t n) {
+    return p && json_depth_ok(p, n, JSON_MAX_DEPTH) ? cJSON_ParseWithLength(p, n) : NULL;
+}
+
 /* ---- WebSocket ---- */
 
 /* Set one filter field; -1 if the value is not acceptable. Unknown keys
@@ -210,11 +238,11 @@ int ws_parse_url(const char *qs, ws_filter *f, int64_t *since, const char **why)
 }
 
 int ws_parse_message(const char *data, size_t len, ws_filter *f, const char **why) {
-    cJSON *j = cJSON_ParseWithLength(data, len);
+    cJSON *j = json_parse_bounded(data, len);
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
     const cJSON *filter = cJSON_GetObjectItemCaseSensitive(j, "filter");
     memset(f, 0, sizeof *f);
-    *why = !j ? "not JSON"
+    *why = !j ? "not JSON (or nested deeper than 128)"
            : !type || strcmp(type, "subscribe") ? "unknown message type (want subscribe)"
            : filter && !cJSON_IsObject(filter) ? "filter must be an object"
                                                : NULL;

@@ -317,7 +317,7 @@ int query_snapshot(struct mg_connection *c, sqlite3 *db, const char *sid) {
     cJSON_AddStringToObject(body, "stateType", (const char *)sqlite3_column_text(st, 2));
     cJSON_AddNumberToObject(body, "timestamp", (double)sqlite3_column_int64(st, 3));
     hex64(body, "checksum", sqlite3_column_int64(st, 6));
-    cJSON *state = cJSON_Parse(json);
+    cJSON *state = json_parse_bounded(json, (size_t)raw);
     cJSON_AddItemToObject(body, "state", state ? state : cJSON_CreateString(json));
     sqlite3_finalize(st);
     free(json);
@@ -469,7 +469,8 @@ int query_overhead(struct mg_connection *c, sqlite3 *db) {
     st = qb_prepare(db, &l);
     cJSON *latest = cJSON_AddArrayToObject(body, "latest");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *m = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        cJSON *m = text ? json_parse_bounded(text, strlen(text)) : NULL;
         if (m) cJSON_AddItemToArray(latest, m);
     }
     sqlite3_finalize(st);

@@ -371,13 +371,19 @@ static char counted_not_ready; /* user data between connect and ready */
 
 static int stream_on_connect(const struct mg_connection *conn, void *cb) {
     stream *s = cb;
+    /* civetweb closes a refused upgrade without a word: the client gets
+     * the same JSON error a REST request would (the cast: civetweb hands
+     * this callback a const connection that is still ours to write to) */
+    struct mg_connection *out = (struct mg_connection *)(uintptr_t)conn;
     if (!auth_token_ok(conn, s->token)) {
         log_msg("warn", "ws: connection refused: missing or wrong token");
-        return 1; /* civetweb answers and closes */
+        api_error(out, 401, "missing or wrong token");
+        return 1;
     }
     if (atomic_fetch_add(&s->nclients, 1) >= s->max_clients) {
         atomic_fetch_sub(&s->nclients, 1);
         log_msg("warn", "ws: connection refused: %d clients already", s->max_clients);
+        api_error(out, 503, "%d WebSocket clients already", s->max_clients);
         return 1;
     }
     /* counted: the close callback gives the place back, whatever happens

@@ -7,7 +7,13 @@
  * Input: one byte; even: the rest is a client text frame (not
  * NUL-terminated, as civetweb delivers it); odd: the rest is the URL's
  * query string. A success must leave a filter the fan-out can use.
+ *
+ * Frames are parsed on a thread with a stack as small as civetweb's
+ * workers get: on the fuzzer's 8 MB main stack, JSON nested 1000 deep
+ * parses fine, while in the collector it overflowed a worker's stack
+ * (found by test/e2e/hostile.test.mjs; now refused past JSON_MAX_DEPTH).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +26,60 @@ static void fz_check_filter(const ws_filter *f) {
         abort();
     if (f->min_level < 0 || f->min_level > 3) abort();
     if (f->type_prefix != 0 && f->type_prefix != 1) abort();
+}
+
+#define FZ_WORKER_STACK (96 * 1024)
+
+struct fz_frame {
+    const char *p;
+    size_t n;
+    ws_filter f;
+    const char *why;
+    int rc;
+};
+
+/* One worker thread for the whole run (a thread per input would cost
+ * more than the parse): the fuzzer hands it a frame and waits. */
+static pthread_mutex_t fz_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fz_cond = PTHREAD_COND_INITIALIZER;
+static struct fz_frame *fz_job;
+static int fz_done;
+
+static void *fz_worker(void *arg) {
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&fz_lock);
+        while (!fz_job) pthread_cond_wait(&fz_cond, &fz_lock);
+        struct fz_frame *fr = fz_job;
+        pthread_mutex_unlock(&fz_lock);
+        fr->rc = ws_parse_message(fr->p, fr->n, &fr->f, &fr->why);
+        pthread_mutex_lock(&fz_lock);
+        fz_job = NULL;
+        fz_done = 1;
+        pthread_cond_broadcast(&fz_cond);
+        pthread_mutex_unlock(&fz_lock);
+    }
+    return NULL;
+}
+
+static int fz_on_small_stack(struct fz_frame *fr) {
+    static int started;
+    if (!started) {
+        pthread_attr_t attr;
+        pthread_t th;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, FZ_WORKER_STACK);
+        if (pthread_create(&th, &attr, fz_worker, NULL)) abort();
+        pthread_attr_destroy(&attr);
+        started = 1;
+    }
+    pthread_mutex_lock(&fz_lock);
+    fz_done = 0;
+    fz_job = fr;
+    pthread_cond_broadcast(&fz_cond);
+    while (!fz_done) pthread_cond_wait(&fz_cond, &fz_lock);
+    pthread_mutex_unlock(&fz_lock);
+    return fr->rc;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,7 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         rc = ws_parse_url(buf, &f, &since, &why);
         if (rc == 0 && since < -1) abort();
     } else {
-        rc = ws_parse_message(buf, n, &f, &why);
+        struct fz_frame fr = {.p = buf, .n = n};
+        rc = fz_on_small_stack(&fr);
+        f = fr.f;
+        why = fr.why;
     }
     if (rc == 0) fz_check_filter(&f);
     else if (!why || !*why) abort();
