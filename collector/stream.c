@@ -466,9 +466,23 @@ static int stream_on_data(struct mg_connection *conn, int bits, char *data,
     }
     if (opcode == MG_WEBSOCKET_OPCODE_PING)
         mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_PONG, data, len);
+    if (opcode > MG_WEBSOCKET_OPCODE_PONG ||
+        (opcode > MG_WEBSOCKET_OPCODE_BINARY && opcode < MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)) {
+        /* a reserved opcode: RFC 6455 says fail the connection (1002) */
+        static const char protocol_error[] = {0x03, (char)0xEA, 'b', 'a', 'd', ' ', 'o', 'p'};
+        mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, protocol_error,
+                           sizeof protocol_error);
+        return 0;
+    }
+    if (opcode == MG_WEBSOCKET_OPCODE_CONTINUATION) {
+        stream_send_now(conn, stream_error("fragmented messages are not understood"));
+        return 1;
+    }
     ws_client *c = mg_get_user_connection_data(conn);
     if (opcode == MG_WEBSOCKET_OPCODE_TEXT && c && (void *)c != (void *)&counted_not_ready)
         stream_on_text(c, conn, data, len);
+    else if (opcode == MG_WEBSOCKET_OPCODE_BINARY) /* silence would look like success */
+        stream_send_now(conn, stream_error("binary frames are not understood: send JSON text"));
     return 1;
 }
 
