@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "collector.h"
@@ -390,11 +391,28 @@ static int api_handler(struct mg_connection *c, void *cb) {
 
 #define API_REST_THREADS 64
 
+/* Every WebSocket client and REST request holds a descriptor, beside
+ * SQLite's and ZeroMQ's: with the usual soft limit of 1024, the 1000th
+ * viewer would fail to connect. Raise the soft limit toward the hard
+ * one; if even that is too low, say so rather than fail mysteriously. */
+static void api_raise_nofile(int max_clients) {
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_clients + API_REST_THREADS + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want) return;
+    rlim_t cur = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl)) rl.rlim_cur = cur;
+    if (rl.rlim_cur < want)
+        log_msg("warn", "open files limited to %llu: fewer than %d WebSocket clients fit",
+                (unsigned long long)rl.rlim_cur, max_clients);
+}
+
 api *api_start(const char *listen, const char *ui_dir, const char *token,
                const char *db_path, int max_clients, char *bound, size_t boundlen,
                char *err, size_t errlen) {
     api *a = calloc(1, sizeof *a);
     if (!a) return NULL;
+    api_raise_nofile(max_clients);
     a->token = token;
     a->pool = db_pool_create(db_path, 8);
     if (!a->pool) {
@@ -422,6 +440,11 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
      * without this civetweb closes them while clients expect keep-alive */
     opts[k++] = "enable_keep_alive";
     opts[k++] = "yes";
+    /* longer than clients keep an idle connection (Node's fetch: 4 s):
+     * civetweb's 500 ms default closed connections just as clients
+     * reused them, failing their next request */
+    opts[k++] = "keep_alive_timeout_ms";
+    opts[k++] = "5000";
     opts[k++] = "websocket_timeout_ms";
     opts[k++] = "86400000"; /* viewers may idle for hours */
     if (ui_dir && *ui_dir) {

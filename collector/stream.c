@@ -31,6 +31,7 @@
 #define STREAM_QUEUE_MAX 4096     /* published, not yet fanned out */
 #define CLIENT_QUEUE_MAX 10000    /* per client (the spec's queueSize) */
 #define CLIENT_DROP_AT 8000       /* then lowest priority first (dropThreshold) */
+#define CLIENT_MAX_BYTES (32u << 20) /* or past this much queued text */
 #define CLIENT_BURST 500          /* messages per rate window (burstCapacity) */
 #define CLIENT_WINDOW_MS 100      /* the rate window (rateLimitMs) */
 #define STREAM_HEARTBEAT_S 10
@@ -48,7 +49,7 @@ typedef struct ws_client {
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t more;
     ws_msg **q;
-    size_t head, len;
+    size_t head, len, bytes; /* bytes: of the queued messages' text */
     ws_filter f;
     int closing;
     uint64_t dropped;
@@ -61,8 +62,13 @@ struct stream {
     const char *token;
     int max_clients;
     _Atomic int nclients; /* counted at connect, so the limit holds early */
-    pthread_mutex_t lock; /* guards the list and the publish queue */
+    _Atomic int listed;   /* clients in the list: the writer asks, lock-free */
+    /* Two locks, so the writer never waits for a fan-out: `lock` guards
+     * only the publish queue (the writer's side), `clients_lock` the
+     * client list the fan-out walks (a thousand filters take a while). */
+    pthread_mutex_t lock;
     pthread_cond_t more;
+    pthread_mutex_t clients_lock;
     ws_client *clients;
     char *queue[STREAM_QUEUE_MAX];
     size_t qhead, qlen;
@@ -114,43 +120,92 @@ static int filter_event(const ws_filter *f, const cJSON *e) {
     return 1;
 }
 
-/* The part of a message this client wants: the shared message, a new
- * filtered one, or NULL. `parsed` caches the parse across clients. */
-static ws_msg *filter_message(const ws_filter *f, ws_msg *m, cJSON **parsed) {
-    if (filter_all(f)) {
-        atomic_fetch_add(&m->refs, 1);
-        return m;
-    }
-    if (!*parsed) *parsed = cJSON_Parse(m->text);
-    if (!*parsed) return NULL;
-    const char *trace = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*parsed, "traceId"));
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*parsed, "type"));
-    if (f->trace[0] && trace && strcmp(trace, f->trace)) return NULL;
-    if (!type || strcmp(type, "trace_event") ||
-        (!f->agent[0] && !f->type[0] && f->min_level <= 0)) {
-        atomic_fetch_add(&m->refs, 1);
-        return m;
-    }
-    cJSON *payload = cJSON_GetObjectItemCaseSensitive(*parsed, "payload");
-    cJSON *events = cJSON_GetObjectItemCaseSensitive(payload, "events");
-    cJSON *kept = cJSON_CreateArray();
-    double last = 0;
+/* What the fan-out learns of a message once, for every client's filter:
+ * parsed on the first filter that needs it, then each event's agent, type
+ * and level, so a thousand filters cost string compares, not a thousand
+ * walks of the JSON (that walk, under load, made the fan-out fall
+ * seconds behind). */
+typedef struct fan_msg {
+    ws_msg *m;
+    int tried;
+    cJSON *parsed;
+    const char *trace, *type;
+    const cJSON *payload;
+    int n;
+    const cJSON **ev;
+    const char **agent, **etype;
+    int *level;
+} fan_msg;
+
+static int fan_prepare(fan_msg *fm) {
+    if (fm->tried) return fm->parsed != NULL;
+    fm->tried = 1;
+    fm->parsed = cJSON_Parse(fm->m->text); /* ours: nesting bounded at ingest */
+    if (!fm->parsed) return 0;
+    fm->trace = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fm->parsed, "traceId"));
+    fm->type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fm->parsed, "type"));
+    fm->payload = cJSON_GetObjectItemCaseSensitive(fm->parsed, "payload");
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(fm->payload, "events");
+    int n = cJSON_GetArraySize(events);
+    fm->ev = calloc((size_t)(n ? n : 1), sizeof *fm->ev + 2 * sizeof(char *) + sizeof(int));
+    if (!fm->ev) return 1; /* n stays 0: no event passes a narrow filter */
+    fm->agent = (const char **)(fm->ev + n);
+    fm->etype = fm->agent + n;
+    fm->level = (int *)(fm->etype + n);
     const cJSON *e;
     cJSON_ArrayForEach(e, events) {
-        if (!filter_event(f, e)) continue;
-        cJSON_AddItemToArray(kept, cJSON_Duplicate(e, 1));
-        last = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "seq"));
+        const char *level = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "level"));
+        fm->ev[fm->n] = e;
+        fm->agent[fm->n] = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "agentId"));
+        fm->etype[fm->n] = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "eventType"));
+        fm->level[fm->n++] = level ? params_level(level) : -1;
     }
-    if (!cJSON_GetArraySize(kept)) {
-        cJSON_Delete(kept);
-        return NULL;
+    return 1;
+}
+
+static void fan_free(fan_msg *fm) {
+    cJSON_Delete(fm->parsed);
+    free(fm->ev);
+}
+
+static int fan_event_passes(const ws_filter *f, const fan_msg *fm, int i) {
+    const char *agent = fm->agent[i], *type = fm->etype[i];
+    if (f->agent[0] && (!agent || strcmp(agent, f->agent))) return 0;
+    if (f->type[0] && (!type || (f->type_prefix ? strncmp(type, f->type, strlen(f->type))
+                                                : strcmp(type, f->type))))
+        return 0;
+    return f->min_level <= 0 || fm->level[i] >= f->min_level;
+}
+
+static ws_msg *msg_shared(ws_msg *m) {
+    atomic_fetch_add(&m->refs, 1);
+    return m;
+}
+
+/* The part of a message this client wants: the shared message, a new
+ * filtered one, or NULL. */
+static ws_msg *filter_message(const ws_filter *f, fan_msg *fm) {
+    if (filter_all(f)) return msg_shared(fm->m);
+    if (!fan_prepare(fm)) return NULL;
+    if (f->trace[0] && fm->trace && strcmp(fm->trace, f->trace)) return NULL;
+    if (!fm->type || strcmp(fm->type, "trace_event") ||
+        (!f->agent[0] && !f->type[0] && f->min_level <= 0))
+        return msg_shared(fm->m);
+    cJSON *kept = NULL;
+    double last = 0;
+    for (int i = 0; i < fm->n; i++) {
+        if (!fan_event_passes(f, fm, i)) continue;
+        if (!kept) kept = cJSON_CreateArray();
+        cJSON_AddItemToArray(kept, cJSON_Duplicate(fm->ev[i], 1));
+        last = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(fm->ev[i], "seq"));
     }
+    if (!kept) return NULL;
     cJSON *np = cJSON_CreateObject();
     cJSON_AddItemToObject(np, "events", kept);
-    cJSON *bid = cJSON_GetObjectItemCaseSensitive(payload, "batchId");
+    cJSON *bid = cJSON_GetObjectItemCaseSensitive(fm->payload, "batchId");
     cJSON_AddStringToObject(np, "batchId", cJSON_IsString(bid) ? bid->valuestring : "");
     json_add_int(np, "sequenceNumber", (int64_t)last);
-    char *text = json_stream_message("trace_event", trace, np);
+    char *text = json_stream_message("trace_event", fm->trace, np);
     ws_msg *out = text ? msg_new(text, strlen(text), msg_priority(text)) : NULL;
     free(text);
     return out;
@@ -158,32 +213,45 @@ static ws_msg *filter_message(const ws_filter *f, ws_msg *m, cJSON **parsed) {
 
 /* ---- a client's queue and sender ---- */
 
-/* Past the drop threshold the lowest-priority oldest message goes (or the
- * new one, if nothing queued is less important). Under c->lock. */
-static void client_push(ws_client *c, ws_msg *m) {
-    if (c->len >= CLIENT_DROP_AT) {
-        size_t victim = SIZE_MAX;
-        int worst = m->prio;
-        for (size_t i = 0; i < c->len; i++) {
-            ws_msg *q = c->q[(c->head + i) % CLIENT_QUEUE_MAX];
-            if (q->prio > worst) {
-                worst = q->prio;
-                victim = i;
-            }
+/* Drop one queued message less important than m (the oldest of the
+ * lowest priority); 0 if there is none. Under c->lock. */
+static int client_drop_below(ws_client *c, const ws_msg *m) {
+    size_t victim = SIZE_MAX;
+    int worst = m->prio;
+    for (size_t i = 0; i < c->len; i++) {
+        ws_msg *q = c->q[(c->head + i) % CLIENT_QUEUE_MAX];
+        if (q->prio > worst) {
+            worst = q->prio;
+            victim = i;
         }
-        c->dropped++;
-        if (victim == SIZE_MAX) {
+    }
+    if (victim == SIZE_MAX) return 0;
+    size_t at = (c->head + victim) % CLIENT_QUEUE_MAX;
+    c->bytes -= c->q[at]->len;
+    msg_unref(c->q[at]);
+    for (size_t i = victim; i + 1 < c->len; i++) /* close the gap */
+        c->q[(c->head + i) % CLIENT_QUEUE_MAX] = c->q[(c->head + i + 1) % CLIENT_QUEUE_MAX];
+    c->len--;
+    c->dropped++;
+    return 1;
+}
+
+/* Past the drop threshold, or the byte budget, less important messages
+ * go first (or the new one, if nothing queued is less important). The
+ * byte budget matters for clients that take everything: 8000 batches of
+ * 100 events are ~250 MB a stalled browser would otherwise pin. Under
+ * c->lock. */
+static void client_push(ws_client *c, ws_msg *m) {
+    while (c->len && (c->len >= CLIENT_DROP_AT || c->bytes + m->len > CLIENT_MAX_BYTES)) {
+        if (!client_drop_below(c, m)) {
+            c->dropped++;
             msg_unref(m);
             return;
         }
-        size_t at = (c->head + victim) % CLIENT_QUEUE_MAX;
-        msg_unref(c->q[at]);
-        for (size_t i = victim; i + 1 < c->len; i++) /* close the gap */
-            c->q[(c->head + i) % CLIENT_QUEUE_MAX] = c->q[(c->head + i + 1) % CLIENT_QUEUE_MAX];
-        c->len--;
     }
     c->q[(c->head + c->len) % CLIENT_QUEUE_MAX] = m;
     c->len++;
+    c->bytes += m->len;
     pthread_cond_signal(&c->more);
 }
 
@@ -207,6 +275,7 @@ static void *client_sender(void *arg) {
         ws_msg *m = c->q[c->head];
         c->head = (c->head + 1) % CLIENT_QUEUE_MAX;
         c->len--;
+        c->bytes -= m->len;
         pthread_mutex_unlock(&c->lock);
         /* the spec's rate limit: a burst, then wait for the next window */
         uint64_t now = stream_now_ms();
@@ -228,12 +297,7 @@ static void *client_sender(void *arg) {
 
 /* ---- fan-out ---- */
 
-int stream_has_clients(stream *s) {
-    pthread_mutex_lock(&s->lock);
-    int any = s->clients != NULL;
-    pthread_mutex_unlock(&s->lock);
-    return any;
-}
+int stream_has_clients(stream *s) { return atomic_load(&s->listed) > 0; }
 
 void stream_publish(stream *s, char *json) {
     pthread_mutex_lock(&s->lock);
@@ -252,16 +316,16 @@ void stream_publish(stream *s, char *json) {
 static void stream_fan_out(stream *s, const char *text) {
     ws_msg *m = msg_new(text, strlen(text), msg_priority(text));
     if (!m) return;
-    cJSON *parsed = NULL;
-    pthread_mutex_lock(&s->lock);
+    fan_msg fm = {.m = m};
+    pthread_mutex_lock(&s->clients_lock);
     for (ws_client *c = s->clients; c; c = c->next) {
         pthread_mutex_lock(&c->lock);
-        ws_msg *mine = filter_message(&c->f, m, &parsed);
+        ws_msg *mine = filter_message(&c->f, &fm);
         if (mine) client_push(c, mine);
         pthread_mutex_unlock(&c->lock);
     }
-    pthread_mutex_unlock(&s->lock);
-    cJSON_Delete(parsed);
+    pthread_mutex_unlock(&s->clients_lock);
+    fan_free(&fm);
     msg_unref(m);
 }
 
@@ -426,10 +490,11 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
     }
     mg_set_user_connection_data(conn, c);
     /* join the live stream first, then replay: nothing falls between */
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->clients_lock);
     c->next = s->clients;
     s->clients = c;
-    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_add(&s->listed, 1);
+    pthread_mutex_unlock(&s->clients_lock);
     atomic_fetch_add(&g_stats.ws_clients, 1);
     if (since >= 0) stream_catch_up(s, conn, &c->f, since);
 }
@@ -508,13 +573,14 @@ static void stream_on_close(const struct mg_connection *conn, void *cb) {
     atomic_fetch_sub(&s->nclients, 1);
     if (data == &counted_not_ready) return;
     ws_client *c = data;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->clients_lock);
     for (ws_client **pp = &s->clients; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
+            atomic_fetch_sub(&s->listed, 1);
             break;
         }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->clients_lock);
     atomic_fetch_sub(&g_stats.ws_clients, 1);
     client_free(c);
 }
@@ -527,6 +593,7 @@ stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token,
     s->token = token;
     s->max_clients = max_clients;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->clients_lock, NULL);
     pthread_cond_init(&s->more, NULL);
     if (pthread_create(&s->thread, NULL, stream_main, s)) {
         free(s);
@@ -559,6 +626,7 @@ void stream_destroy(stream *s) {
         client_free(c);
     }
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->clients_lock);
     pthread_cond_destroy(&s->more);
     free(s);
 }

@@ -359,7 +359,7 @@ test('WebSocket: no frame before auth with --token, garbage and oversized frames
   await good.close();
   const h = await getJson(`${c.url}/healthz`, { Authorization: `Bearer ${token}` });
   assert.equal(h.body.status, 'ok');
-  assert.deepEqual(counts(db, 'baseline'), { ...before, traces: before.traces + 1, agents: before.agents + 20 });
+  assert.deepEqual(counts(db, 'baseline'), { ...before, traces: before.traces + 1, agents: before.agents + 100 });
   assert.equal(await c.stop(), 0);
 });
 

@@ -9,8 +9,10 @@
  *       in trace "hostile-after". Prints "garbage=N good_events=10".
  *   wire-flood load ENDPOINT RATE SECONDS TRACE
  *       RATE events/s for SECONDS in batches of 100, timestamped when
- *       sent (the load test measures delivery latency from them); 20
- *       agents "agent-0".."agent-19", every 100th event an error.
+ *       sent (the load test measures delivery latency from them); 1000
+ *       agents "agent-0".."agent-999" (event k from agent k % 1000), and
+ *       event k an error when k % 997 == 0 (about 0.1 %, spread over
+ *       the agents): narrow subscribers see a trickle, wide ones all.
  *       Prints "sent=N seconds=S".
  */
 #include <stdio.h>
@@ -49,14 +51,14 @@ static void flood_batch(void *push, wire_encoder *enc, const char *trace, uint64
     for (int i = 0; i < n; i++) {
         uint64_t k = first + (uint64_t)i;
         char agent[16], msg[32];
-        int an = snprintf(agent, sizeof agent, "agent-%llu", (unsigned long long)(k % 20));
+        int an = snprintf(agent, sizeof agent, "agent-%llu", (unsigned long long)(k % 1000));
         int mn = snprintf(msg, sizeof msg, "load %llu", (unsigned long long)k);
         wire_event e = {0};
         e.ts_us = ts;
         e.count = 1;
-        e.level = k % 100 == 99 ? 3 : 1;
+        e.level = k % 997 == 0 ? 3 : 1;
         e.agent = (wire_str){agent, (uint32_t)an};
-        const char *type = k % 100 == 99 ? "agent.error" : "custom.load";
+        const char *type = k % 997 == 0 ? "agent.error" : "custom.load";
         e.type = (wire_str){type, (uint32_t)strlen(type)};
         e.message = (wire_str){msg, (uint32_t)mn};
         wire_encoder_add(enc, &e);
