@@ -124,7 +124,7 @@ $(BUILD)/bin/wire-inject: test/tools/wire_inject.c $(BUILD)/lib/libtrace.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
 
 # ---- long runs: minutes of load (test/stress/) ----
-stress: all $(BUILD)/bin/wire-flood test/node_modules/.package-lock.json
+stress: lib collector $(BUILD)/bin/wire-flood test/node_modules/.package-lock.json
 	bash test/stress/load.sh
 
 # ---- fuzzing (libFuzzer, clang): fuzz/README.md ----
