@@ -51,6 +51,7 @@ typedef struct ws_client {
     ws_msg **q;
     size_t head, len, bytes; /* bytes: of the queued messages' text */
     ws_filter f;
+    uint64_t fkey; /* hash of f: clients with equal filters share a result */
     int closing;
     uint64_t dropped;
     pthread_t sender;
@@ -252,7 +253,7 @@ static void client_push(ws_client *c, ws_msg *m) {
     c->q[(c->head + c->len) % CLIENT_QUEUE_MAX] = m;
     c->len++;
     c->bytes += m->len;
-    pthread_cond_signal(&c->more);
+    if (c->len == 1) pthread_cond_signal(&c->more); /* the sender waits only on empty */
 }
 
 static uint64_t stream_now_ms(void) {
@@ -313,18 +314,49 @@ void stream_publish(stream *s, char *json) {
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Results of this fan-out by filter: the 500 viewers of "errors only"
+ * share one filtered message instead of building 500 equal ones.
+ * Direct-mapped by the filter's hash; a collision just evicts. (Filters
+ * compare bytewise: the parsers zero them before filling them in.) */
+#define FAN_MEMO 64
+typedef struct fan_memo {
+    int used;
+    uint64_t key;
+    ws_filter f;
+    ws_msg *out; /* NULL: this filter wants nothing of the message */
+} fan_memo;
+
+static ws_msg *fan_filtered(fan_memo *memo, const ws_client *c, fan_msg *fm) {
+    if (filter_all(&c->f)) return msg_shared(fm->m);
+    fan_memo *e = &memo[c->fkey % FAN_MEMO];
+    if (e->used && e->key == c->fkey && !memcmp(&e->f, &c->f, sizeof c->f))
+        return e->out ? msg_shared(e->out) : NULL;
+    ws_msg *out = filter_message(&c->f, fm);
+    if (e->used) msg_unref(e->out);
+    e->used = 1;
+    e->key = c->fkey;
+    e->f = c->f;
+    e->out = out ? msg_shared(out) : NULL;
+    return out;
+}
+
 static void stream_fan_out(stream *s, const char *text) {
     ws_msg *m = msg_new(text, strlen(text), msg_priority(text));
     if (!m) return;
     fan_msg fm = {.m = m};
+    static fan_memo memo[FAN_MEMO]; /* only the stream thread fans out */
     pthread_mutex_lock(&s->clients_lock);
     for (ws_client *c = s->clients; c; c = c->next) {
         pthread_mutex_lock(&c->lock);
-        ws_msg *mine = filter_message(&c->f, &fm);
+        ws_msg *mine = fan_filtered(memo, c, &fm);
         if (mine) client_push(c, mine);
         pthread_mutex_unlock(&c->lock);
     }
     pthread_mutex_unlock(&s->clients_lock);
+    for (int i = 0; i < FAN_MEMO; i++) {
+        if (memo[i].used) msg_unref(memo[i].out);
+        memo[i].used = 0;
+    }
     fan_free(&fm);
     msg_unref(m);
 }
@@ -477,6 +509,7 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
     int64_t since = -1;
     if (ws_parse_url(mg_get_request_info(conn)->query_string, &c->f, &since, &why))
         stream_send_now(conn, stream_error(why));
+    c->fkey = wire_checksum(&c->f, sizeof c->f);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 128 * 1024); /* up to a thousand of them */
@@ -511,6 +544,7 @@ static void stream_on_text(ws_client *c, struct mg_connection *conn, const char 
     }
     pthread_mutex_lock(&c->lock);
     c->f = f;
+    c->fkey = wire_checksum(&f, sizeof f);
     pthread_mutex_unlock(&c->lock);
     cJSON *ack = cJSON_CreateObject();
     cJSON_AddStringToObject(ack, "traceId", f.trace);
