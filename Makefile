@@ -30,7 +30,7 @@ LIB_SRC  := libtrace/trace.c libtrace/ring.c libtrace/flusher.c libtrace/sampler
             libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c wire/wire.c
 COLL_SRC := collector/main.c collector/ingest.c collector/store.c collector/stream.c \
             collector/api.c collector/db.c collector/json.c collector/jw.c collector/smap.c \
-            collector/log.c collector/query.c wire/wire.c
+            collector/log.c collector/query.c collector/params.c wire/wire.c
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/bin/%,$(wildcard examples/*.c))
 UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(wildcard test/unit/*.c))
 
@@ -41,7 +41,7 @@ COLL_OBJ := $(patsubst %.c,$(BUILD)/obj/coll/%.o,$(COLL_SRC)) $(BUILD)/obj/coll/
 SONAME   := libtrace.so.$(SOVERSION)
 SHLIB    := $(BUILD)/lib/libtrace.so.$(VERSION)
 
-.PHONY: all lib collector examples ui deps test unit-tests demo install clean bench
+.PHONY: all lib collector examples ui deps test unit-tests demo install clean bench fuzz fuzz-targets stress
 all: lib collector examples ui
 
 lib: $(SHLIB) $(BUILD)/lib/libtrace.a $(BUILD)/lib/libtrace.pc
@@ -84,10 +84,11 @@ $(BUILD)/bin/%: examples/%.c $(SHLIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -ltrace $(LDSAN) -Wl,-rpath,'$$ORIGIN/../lib'
 
 # collector modules tested on their own: the JSON the stream writes
-$(BUILD)/test/json_writer: test/unit/json_writer.c collector/json.c collector/jw.c collector/collector.h
+$(BUILD)/test/json_writer: test/unit/json_writer.c collector/json.c collector/jw.c collector/params.c \
+                           collector/collector.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CJSON_CFLAGS) -Icollector -o $@ $< collector/json.c collector/jw.c \
-	    $(LDSAN) $(CJSON_LIBS) $(SQL_LIBS)
+	    collector/params.c $(LDSAN) $(CJSON_LIBS) $(SQL_LIBS) -lcivetweb
 
 $(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
@@ -113,12 +114,47 @@ test:
 	$(MAKE) BUILD=build-asan SAN=asan lib collector examples unit-tests
 	$(MAKE) BUILD=build-tsan SAN=tsan unit-tests
 	$(MAKE) test/node_modules/.package-lock.json
+	$(MAKE) fuzz-targets
 	bash test/run.sh
 
-unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject
+unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject $(BUILD)/bin/wire-flood
+
+# the collector's parsers of client input, without a server
+$(BUILD)/test/params: test/unit/params.c test/unit/check.h $(BUILD)/obj/coll/collector/params.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CJSON_CFLAGS) -Icollector -o $@ $< $(BUILD)/obj/coll/collector/params.o \
+	    $(LDSAN) $(CJSON_LIBS) -lcivetweb
 
 # a hostile producer for the collector's end-to-end tests
 $(BUILD)/bin/wire-inject: test/tools/wire_inject.c $(BUILD)/lib/libtrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
+
+# ---- long runs: minutes of load (test/stress/) ----
+stress: lib collector $(BUILD)/bin/wire-flood test/node_modules/.package-lock.json
+	bash test/stress/load.sh
+
+# ---- fuzzing (libFuzzer, clang): fuzz/README.md ----
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_TARGETS := wire_decode rest_query ws_message
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -Iwire -Icollector $(CJSON_CFLAGS)
+fuzz-targets: $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+$(FUZZ_BUILD)/wire_decode: fuzz/wire_decode.c wire/wire.c wire/wire.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/wire_decode.c wire/wire.c $(LZ4_LIBS)
+$(FUZZ_BUILD)/%: fuzz/%.c collector/params.c collector/collector.h wire/wire.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< collector/params.c $(CJSON_LIBS) -lcivetweb
+# every target for FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=600)
+fuzz: fuzz-targets
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+
+# garbage and sustained load for the hostile and load tests
+$(BUILD)/bin/wire-flood: test/tools/wire_flood.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
 
@@ -153,4 +189,4 @@ install: all
 	cp -r viz-ui/dist/. $(DESTDIR)$(PREFIX)/share/trace-collector/ui/
 
 clean:
-	rm -rf build build-asan build-tsan viz-ui/dist
+	rm -rf build build-asan build-tsan build-fuzz viz-ui/dist

@@ -10,12 +10,12 @@
  * refuses paths that leave the directory.
  */
 #include <civetweb.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "collector.h"
@@ -36,6 +36,7 @@ static const char *api_reason(int status) {
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
 }
@@ -68,6 +69,30 @@ int api_error(struct mg_connection *c, int status, const char *fmt, ...) {
     return api_reply(c, status, body);
 }
 
+/* civetweb's own refusals (a bad request line, headers too large, a
+ * request that timed out, a file not in the UI) get the same JSON error
+ * body as ours, not its HTML page; they are counted, and logged at
+ * debug level, since a flood of them must not flood the log. */
+static int api_http_error(struct mg_connection *c, int status, const char *msg) {
+    if (status < 400) return 1; /* not an error: civetweb's default */
+    atomic_fetch_add(&g_stats.http_rejected, 1);
+    log_msg("debug", "http: %d %s", status, msg ? msg : "");
+    char body[320];
+    cJSON *b = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(b, "error");
+    cJSON_AddNumberToObject(err, "status", status);
+    cJSON_AddStringToObject(err, "message", msg && *msg ? msg : mg_get_response_code_text(c, status));
+    if (!cJSON_PrintPreallocated(b, body, sizeof body, 0))
+        snprintf(body, sizeof body, "{\"error\":{\"status\":%d,\"message\":\"\"}}", status);
+    cJSON_Delete(b);
+    mg_printf(c,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+              "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+              status, mg_get_response_code_text(c, status), strlen(body));
+    mg_write(c, body, strlen(body));
+    return 0;
+}
+
 /* ---- auth ---- */
 
 /* Constant-time: the time taken does not depend on where a guess differs. */
@@ -90,40 +115,6 @@ int auth_token_ok(const struct mg_connection *conn, const char *token) {
                    sizeof given) >= 0)
         return api_token_equal(given, token);
     return 0;
-}
-
-/* ---- parameters ---- */
-
-/* An integer query parameter in [lo, hi]; absent gives dflt. */
-int api_int_param(struct mg_connection *c, const char *name, int64_t dflt,
-                  int64_t lo, int64_t hi, int64_t *out) {
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    char buf[32];
-    *out = dflt;
-    if (!ri->query_string) return 0;
-    int n = mg_get_var(ri->query_string, strlen(ri->query_string), name, buf,
-                       sizeof buf);
-    if (n == -1) return 0;
-    char *end;
-    errno = 0;
-    long long v = n > 0 ? strtoll(buf, &end, 10) : 0;
-    if (n <= 0 || errno || *end || v < lo || v > hi) {
-        api_error(c, 400, "%s must be an integer %" PRId64 "..%" PRId64, name, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* A text query parameter: 1 present (URL-decoded into buf), 0 absent,
- * -1 longer than buf allows. */
-int api_str_param(struct mg_connection *c, const char *name, char *buf, size_t cap) {
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    if (!ri->query_string) return 0;
-    int n = mg_get_var(ri->query_string, strlen(ri->query_string), name, buf, cap);
-    if (n == -1) return 0;
-    if (n < 0) return -1;
-    return 1;
 }
 
 /* ---- queries ---- */
@@ -223,6 +214,7 @@ static int api_healthz(struct mg_connection *c) {
     cJSON_AddNumberToObject(b, "storeErrors", (double)atomic_load(&g_stats.store_errors));
     cJSON_AddNumberToObject(b, "wsClients", (double)atomic_load(&g_stats.ws_clients));
     cJSON_AddNumberToObject(b, "retentionDeleted", (double)atomic_load(&g_stats.retention_deleted));
+    cJSON_AddNumberToObject(b, "httpRejected", (double)atomic_load(&g_stats.http_rejected));
     return api_reply(c, 200, b);
 }
 
@@ -282,13 +274,13 @@ static int api_delete_trace(struct mg_connection *c, api *a, const char *trace) 
 static int api_add_snapshot(struct mg_connection *c, api *a, const char *trace) {
     char *body = api_body(c);
     if (!body) return 400;
-    cJSON *j = cJSON_Parse(body);
+    cJSON *j = json_parse_bounded(body, strlen(body));
     free(body);
     const cJSON *agent = cJSON_GetObjectItemCaseSensitive(j, "agentId");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "stateType");
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "timestamp");
-    const char *why = !j ? "body is not JSON"
+    const char *why = !j ? "body is not JSON (or nested deeper than 128)"
                       : !cJSON_IsString(agent) || !*agent->valuestring ||
                               strlen(agent->valuestring) > WIRE_MAX_NAME
                           ? "agentId must be a string of 1..256 bytes"
@@ -399,11 +391,28 @@ static int api_handler(struct mg_connection *c, void *cb) {
 
 #define API_REST_THREADS 64
 
+/* Every WebSocket client and REST request holds a descriptor, beside
+ * SQLite's and ZeroMQ's: with the usual soft limit of 1024, the 1000th
+ * viewer would fail to connect. Raise the soft limit toward the hard
+ * one; if even that is too low, say so rather than fail mysteriously. */
+static void api_raise_nofile(int max_clients) {
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_clients + API_REST_THREADS + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want) return;
+    rlim_t cur = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl)) rl.rlim_cur = cur;
+    if (rl.rlim_cur < want)
+        log_msg("warn", "open files limited to %llu: fewer than %d WebSocket clients fit",
+                (unsigned long long)rl.rlim_cur, max_clients);
+}
+
 api *api_start(const char *listen, const char *ui_dir, const char *token,
                const char *db_path, int max_clients, char *bound, size_t boundlen,
                char *err, size_t errlen) {
     api *a = calloc(1, sizeof *a);
     if (!a) return NULL;
+    api_raise_nofile(max_clients);
     a->token = token;
     a->pool = db_pool_create(db_path, 8);
     if (!a->pool) {
@@ -431,6 +440,11 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
      * without this civetweb closes them while clients expect keep-alive */
     opts[k++] = "enable_keep_alive";
     opts[k++] = "yes";
+    /* longer than clients keep an idle connection (Node's fetch: 4 s):
+     * civetweb's 500 ms default closed connections just as clients
+     * reused them, failing their next request */
+    opts[k++] = "keep_alive_timeout_ms";
+    opts[k++] = "5000";
     opts[k++] = "websocket_timeout_ms";
     opts[k++] = "86400000"; /* viewers may idle for hours */
     if (ui_dir && *ui_dir) {
@@ -440,6 +454,7 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
     opts[k] = NULL;
     struct mg_callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
+    cbs.http_error = api_http_error;
     a->ctx = mg_start(&cbs, a, opts);
     if (!a->ctx) {
         snprintf(err, errlen, "cannot listen on %s", listen);

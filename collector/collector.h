@@ -26,6 +26,7 @@ typedef struct coll_stats {
     _Atomic uint64_t store_errors;
     _Atomic uint64_t ws_clients, ws_messages_sent;
     _Atomic uint64_t retention_deleted;
+    _Atomic uint64_t http_rejected; /* refused by civetweb: bad request, too large, ... */
 } coll_stats;
 
 extern coll_stats g_stats;
@@ -161,9 +162,42 @@ void ingest_stop(ingest *in); /* everything received is submitted */
 int api_reply(struct mg_connection *c, int status, cJSON *body); /* takes body */
 int api_error(struct mg_connection *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int api_int_param(struct mg_connection *c, const char *name, int64_t dflt,
-                  int64_t lo, int64_t hi, int64_t *out); /* -1: 400 sent */
-int api_str_param(struct mg_connection *c, const char *name, char *buf, size_t cap);
+
+/* params.c: request parameters and WebSocket messages, parsed without a
+ * server (so fuzzers and unit tests can call them). */
+enum { API_ROUTE_TRACES, API_ROUTE_EVENTS, API_ROUTE_SEARCH, API_ROUTE_RANGE,
+       API_ROUTE_SNAPSHOTS, API_ROUTE_OVERHEAD, API_ROUTE_COUNT };
+typedef struct api_query {
+    int64_t limit, offset, from, to, after, before; /* -1: absent (from..before) */
+    int has_status, has_session, has_agent, has_type, has_trace, has_parent;
+    int type_prefix; /* type ended in '*', now removed */
+    int level;       /* minimum level 0..3, -1: any */
+    uint64_t parent;
+    char status[16], session[WIRE_MAX_NAME + 1], agent[WIRE_MAX_NAME + 1],
+        type[WIRE_MAX_NAME + 1], trace[WIRE_MAX_NAME + 1], q[256];
+} api_query;
+/* 0, or -1 with the reason (for a 400) in err. qs may be NULL. */
+int api_parse_query(int route, const char *qs, api_query *q, char *err, size_t errlen);
+int params_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
+int params_level(const char *s); /* debug 0 .. error 3, -1 unknown */
+
+/* JSON a client or producer sent, parsed only if it nests at most
+ * JSON_MAX_DEPTH deep (cJSON recurses per level; worker stacks are small).
+ * NULL: not JSON, or too deep. */
+#define JSON_MAX_DEPTH 128
+int json_depth_ok(const char *p, size_t n, int max);
+cJSON *json_parse_bounded(const char *p, size_t n);
+
+typedef struct ws_filter {
+    char trace[WIRE_MAX_NAME + 1], agent[WIRE_MAX_NAME + 1], type[WIRE_MAX_NAME + 1];
+    int type_prefix; /* type ended in '*' */
+    int min_level;
+} ws_filter;
+int ws_filter_set(ws_filter *f, const char *key, const char *v);
+/* /ws?trace=&agent=&type=&level=&since=: 0, or -1 with a reason. */
+int ws_parse_url(const char *qs, ws_filter *f, int64_t *since, const char **why);
+/* {"type":"subscribe","filter":{...}}: 0 with *f the new filter, or -1. */
+int ws_parse_message(const char *data, size_t len, ws_filter *f, const char **why);
 
 /* query.c: the read-only endpoints */
 int query_traces(struct mg_connection *c, sqlite3 *db);

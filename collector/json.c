@@ -59,7 +59,7 @@ cJSON *json_event(const event_row *e) {
     /* the same test as json_write_event, so REST and the stream agree on
      * what counts as JSON metadata */
     cJSON *meta = e->metadata && jw_valid_json(e->metadata, strlen(e->metadata))
-                      ? cJSON_Parse(e->metadata) : NULL;
+                      ? json_parse_bounded(e->metadata, strlen(e->metadata)) : NULL;
     if (!meta && e->metadata) meta = cJSON_CreateString(e->metadata);
     if (!meta) meta = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "metadata", meta);

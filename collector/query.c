@@ -78,42 +78,32 @@ static int64_t q_scalar(sqlite3 *db, const qb *q) {
     return v;
 }
 
-static int level_of(const char *name) {
-    static const char *names[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(name, names[i])) return i;
+/* ---- traces ---- */
+
+/* The request's parameters for this route: 0, or -1 with a 400 sent. */
+static int query_params(struct mg_connection *c, int route, api_query *p) {
+    char err[160];
+    if (!api_parse_query(route, mg_get_request_info(c)->query_string, p, err, sizeof err))
+        return 0;
+    api_error(c, 400, "%s", err);
     return -1;
 }
 
-/* ---- traces ---- */
-
 int query_traces(struct mg_connection *c, sqlite3 *db) {
-    int64_t limit, offset, from, to;
-    char status[16], session[WIRE_MAX_NAME + 1];
-    int has_status = api_str_param(c, "status", status, sizeof status);
-    int has_session = api_str_param(c, "session", session, sizeof session);
-    if (api_int_param(c, "limit", 50, 1, 1000, &limit) ||
-        api_int_param(c, "offset", 0, 0, INT32_MAX, &offset) ||
-        api_int_param(c, "from", -1, 0, INT64_MAX, &from) ||
-        api_int_param(c, "to", -1, 0, INT64_MAX, &to) || has_status < 0 || has_session < 0)
-        return has_status < 0 || has_session < 0
-                   ? api_error(c, 400, "status or session too long")
-                   : 400;
-    if (has_status && strcmp(status, "active") && strcmp(status, "completed") &&
-        strcmp(status, "error"))
-        return api_error(c, 400, "status must be active, completed or error");
+    api_query p;
+    if (query_params(c, API_ROUTE_TRACES, &p)) return 400;
     qb where = {0};
     qb_sql(&where, " WHERE 1");
-    if (has_status) qb_text(&where, " AND t.status = ?", status);
-    if (has_session) qb_text(&where, " AND t.session_id = ?", session);
-    if (from >= 0) qb_int(&where, " AND t.last_time >= ?", from);
-    if (to >= 0) qb_int(&where, " AND t.start_time <= ?", to);
+    if (p.has_status) qb_text(&where, " AND t.status = ?", p.status);
+    if (p.has_session) qb_text(&where, " AND t.session_id = ?", p.session);
+    if (p.from >= 0) qb_int(&where, " AND t.last_time >= ?", p.from);
+    if (p.to >= 0) qb_int(&where, " AND t.start_time <= ?", p.to);
 
     qb list = {0};
     qb_sql(&list, "SELECT " TRACE_COLUMNS " FROM traces t");
     qb_append(&list, &where);
-    qb_int(&list, " ORDER BY t.start_time DESC, t.id DESC LIMIT ?", limit);
-    qb_int(&list, " OFFSET ?", offset);
+    qb_int(&list, " ORDER BY t.start_time DESC, t.id DESC LIMIT ?", p.limit);
+    qb_int(&list, " OFFSET ?", p.offset);
     qb count = {0};
     qb_sql(&count, "SELECT count(*) FROM traces t");
     qb_append(&count, &where);
@@ -125,8 +115,8 @@ int query_traces(struct mg_connection *c, sqlite3 *db) {
     while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, json_trace_summary(st));
     sqlite3_finalize(st);
     cJSON_AddNumberToObject(body, "total", (double)q_scalar(db, &count));
-    cJSON_AddNumberToObject(body, "limit", (double)limit);
-    cJSON_AddNumberToObject(body, "offset", (double)offset);
+    cJSON_AddNumberToObject(body, "limit", (double)p.limit);
+    cJSON_AddNumberToObject(body, "offset", (double)p.offset);
     /* The newest committed seq: a client that reads the list, then opens
      * /ws?since=lastSeq, misses nothing committed in between, and can
      * resume from it after a drop even if no event has reached it yet. */
@@ -145,48 +135,19 @@ int query_traces(struct mg_connection *c, sqlite3 *db) {
     "JOIN agents a ON a.id = e.agent_id "                                      \
     "JOIN event_types ty ON ty.id = e.type_id "
 
-/* Filters common to every event query: agent, type (a trailing '*' makes
- * it a prefix), level (minimum), parent (hex span id). 0, or a 400 sent. */
-static int event_filters(struct mg_connection *c, qb *q) {
-    char agent[WIRE_MAX_NAME + 1], type[WIRE_MAX_NAME + 1], level[16], parent[24];
-    int ha = api_str_param(c, "agent", agent, sizeof agent);
-    int ht = api_str_param(c, "type", type, sizeof type);
-    int hl = api_str_param(c, "level", level, sizeof level);
-    int hp = api_str_param(c, "parent", parent, sizeof parent);
-    if (ha < 0 || ht < 0 || hl < 0 || hp < 0) {
-        api_error(c, 400, "a filter value is too long");
-        return -1;
+/* Filters common to every event query, already checked: agent, type (a
+ * prefix when it ended in '*'), level (minimum), parent span. */
+static void event_filters(const api_query *p, qb *q) {
+    if (p->has_agent) qb_text(q, " AND a.name = ?", p->agent);
+    if (p->has_type && p->type_prefix) {
+        /* a prefix match without LIKE's wildcards: substr compare */
+        qb_int(q, " AND substr(ty.name, 1, ?", (int64_t)strlen(p->type));
+        qb_text(q, ") = ?", p->type);
+    } else if (p->has_type) {
+        qb_text(q, " AND ty.name = ?", p->type);
     }
-    if (ha) qb_text(q, " AND a.name = ?", agent);
-    if (ht) {
-        size_t n = strlen(type);
-        if (n && type[n - 1] == '*') {
-            type[n - 1] = 0;
-            /* a prefix match without LIKE's wildcards: substr compare */
-            qb_int(q, " AND substr(ty.name, 1, ?", (int64_t)strlen(type));
-            qb_text(q, ") = ?", type);
-        } else {
-            qb_text(q, " AND ty.name = ?", type);
-        }
-    }
-    if (hl) {
-        int lv = level_of(level);
-        if (lv < 0) {
-            api_error(c, 400, "level must be debug, info, warn or error");
-            return -1;
-        }
-        qb_int(q, " AND e.level >= ?", lv);
-    }
-    if (hp) {
-        char *end;
-        unsigned long long v = strtoull(parent, &end, 16);
-        if (!*parent || *end) {
-            api_error(c, 400, "parent must be a hex span id");
-            return -1;
-        }
-        qb_int(q, " AND e.parent_id = ?", (int64_t)v);
-    }
-    return 0;
+    if (p->level >= 0) qb_int(q, " AND e.level >= ?", p->level);
+    if (p->has_parent) qb_int(q, " AND e.parent_id = ?", (int64_t)p->parent);
 }
 
 static int events_reply(struct mg_connection *c, sqlite3 *db, qb *q,
@@ -214,24 +175,21 @@ static int64_t trace_id_of(sqlite3 *db, const char *name) {
 }
 
 int query_events(struct mg_connection *c, sqlite3 *db, const char *trace) {
-    int64_t limit, offset, after;
-    if (api_int_param(c, "limit", 100, 1, 10000, &limit) ||
-        api_int_param(c, "offset", 0, 0, INT32_MAX, &offset) ||
-        api_int_param(c, "after", -1, 0, INT64_MAX, &after))
-        return 400;
+    api_query p;
+    if (query_params(c, API_ROUTE_EVENTS, &p)) return 400;
     int64_t id = trace_id_of(db, trace);
     if (id < 0) return api_error(c, 404, "no trace '%.200s'", trace);
     qb f = {0};
-    if (event_filters(c, &f)) return 400;
+    event_filters(&p, &f);
     qb q = {0};
     qb_int(&q, EVENT_COLUMNS "WHERE e.trace_id = ?", id);
-    if (after >= 0) qb_int(&q, " AND e.id > ?", after);
+    if (p.after >= 0) qb_int(&q, " AND e.id > ?", p.after);
     qb_append(&q, &f);
     int filtered = f.n > 0;
-    if (after >= 0) qb_int(&q, " ORDER BY e.id LIMIT ?", limit);
+    if (p.after >= 0) qb_int(&q, " ORDER BY e.id LIMIT ?", p.limit);
     else {
-        qb_int(&q, " ORDER BY e.ts, e.id LIMIT ?", limit);
-        qb_int(&q, " OFFSET ?", offset);
+        qb_int(&q, " ORDER BY e.ts, e.id LIMIT ?", p.limit);
+        qb_int(&q, " OFFSET ?", p.offset);
     }
     int64_t total = -1;
     if (!filtered) {
@@ -245,55 +203,46 @@ int query_events(struct mg_connection *c, sqlite3 *db, const char *trace) {
         qb_append(&t, &f);
         total = q_scalar(db, &t);
     }
-    return events_reply(c, db, &q, total, limit, offset);
+    return events_reply(c, db, &q, total, p.limit, p.offset);
 }
 
 /* The part search and range share: the trace (404 if unknown), the
  * event SELECT for it with the caller's clause, the common filters, the
  * order and limit. Returns 0 with q ready, or the status already sent. */
 static int events_in_trace(struct mg_connection *c, sqlite3 *db, const char *trace,
-                           const qb *clause, int64_t limit, qb *q) {
+                           const qb *clause, const api_query *p, qb *q) {
     int64_t id = trace_id_of(db, trace);
     if (id < 0) return api_error(c, 404, "no trace '%.200s'", trace);
     qb f = {0};
-    if (event_filters(c, &f)) return 400;
+    event_filters(p, &f);
     qb_int(q, EVENT_COLUMNS "WHERE e.trace_id = ?", id);
     qb_append(q, clause);
     qb_append(q, &f);
-    qb_int(q, " ORDER BY e.ts, e.id LIMIT ?", limit);
+    qb_int(q, " ORDER BY e.ts, e.id LIMIT ?", p->limit);
     return 0;
 }
 
 /* Search message and metadata text within one trace's rows: the scan is
  * bounded by the trace, and ingest pays nothing (no FTS trigger). */
 int query_search(struct mg_connection *c, sqlite3 *db, const char *trace) {
-    char q_text[256];
-    int64_t limit;
-    int has = api_str_param(c, "q", q_text, sizeof q_text);
-    if (has <= 0 || !q_text[0])
-        return api_error(c, 400, "q (1..255 bytes) is required");
-    if (api_int_param(c, "limit", 100, 1, 1000, &limit)) return 400;
+    api_query p;
+    if (query_params(c, API_ROUTE_SEARCH, &p)) return 400;
     qb text = {0}, q = {0};
     /* instr() is a plain substring test: no wildcard in q means anything */
-    qb_text(&text, " AND (instr(e.message, ?) > 0", q_text);
-    qb_text(&text, " OR instr(e.metadata, ?) > 0)", q_text);
-    int status = events_in_trace(c, db, trace, &text, limit, &q);
-    return status ? status : events_reply(c, db, &q, -1, limit, 0);
+    qb_text(&text, " AND (instr(e.message, ?) > 0", p.q);
+    qb_text(&text, " OR instr(e.metadata, ?) > 0)", p.q);
+    int status = events_in_trace(c, db, trace, &text, &p, &q);
+    return status ? status : events_reply(c, db, &q, -1, p.limit, 0);
 }
 
 int query_range(struct mg_connection *c, sqlite3 *db, const char *trace) {
-    int64_t from, to, limit;
-    if (api_int_param(c, "from", -1, 0, INT64_MAX, &from) ||
-        api_int_param(c, "to", -1, 0, INT64_MAX, &to) ||
-        api_int_param(c, "limit", 1000, 1, 10000, &limit))
-        return 400;
-    if (from < 0 || to < 0) return api_error(c, 400, "from and to (µs) are required");
-    if (to < from) return api_error(c, 400, "to must not be before from");
+    api_query p;
+    if (query_params(c, API_ROUTE_RANGE, &p)) return 400;
     qb span = {0}, q = {0};
-    qb_int(&span, " AND e.ts >= ?", from);
-    qb_int(&span, " AND e.ts <= ?", to);
-    int status = events_in_trace(c, db, trace, &span, limit, &q);
-    return status ? status : events_reply(c, db, &q, -1, limit, 0);
+    qb_int(&span, " AND e.ts >= ?", p.from);
+    qb_int(&span, " AND e.ts <= ?", p.to);
+    int status = events_in_trace(c, db, trace, &span, &p, &q);
+    return status ? status : events_reply(c, db, &q, -1, p.limit, 0);
 }
 
 /* ---- snapshots ---- */
@@ -305,24 +254,18 @@ static void hex64(cJSON *o, const char *key, int64_t v) {
 }
 
 int query_snapshots(struct mg_connection *c, sqlite3 *db, const char *trace) {
-    char agent[WIRE_MAX_NAME + 1], type[64];
-    int64_t before, limit;
-    int ha = api_str_param(c, "agent", agent, sizeof agent);
-    int ht = api_str_param(c, "type", type, sizeof type);
-    if (ha < 0 || ht < 0) return api_error(c, 400, "agent or type too long");
-    if (api_int_param(c, "before", -1, 0, INT64_MAX, &before) ||
-        api_int_param(c, "limit", 1000, 1, 10000, &limit))
-        return 400;
+    api_query p;
+    if (query_params(c, API_ROUTE_SNAPSHOTS, &p)) return 400;
     int64_t id = trace_id_of(db, trace);
     if (id < 0) return api_error(c, 404, "no trace '%.200s'", trace);
     qb q = {0};
     qb_int(&q, "SELECT s.id, a.name, s.state_type, s.ts, s.size_bytes, s.raw_size, "
                "s.checksum FROM snapshots s JOIN agents a ON a.id = s.agent_id "
                "WHERE s.trace_id = ?", id);
-    if (ha) qb_text(&q, " AND a.name = ?", agent);
-    if (ht) qb_text(&q, " AND s.state_type = ?", type);
-    if (before >= 0) qb_int(&q, " AND s.ts <= ?", before);
-    qb_int(&q, " ORDER BY s.ts, s.id LIMIT ?", limit);
+    if (p.has_agent) qb_text(&q, " AND a.name = ?", p.agent);
+    if (p.has_type) qb_text(&q, " AND s.state_type = ?", p.type);
+    if (p.before >= 0) qb_int(&q, " AND s.ts <= ?", p.before);
+    qb_int(&q, " ORDER BY s.ts, s.id LIMIT ?", p.limit);
     sqlite3_stmt *st = qb_prepare(db, &q);
     if (!st) return api_error(c, 500, "storage error");
     cJSON *body = cJSON_CreateObject();
@@ -380,7 +323,7 @@ int query_snapshot(struct mg_connection *c, sqlite3 *db, const char *sid) {
     cJSON_AddStringToObject(body, "stateType", (const char *)sqlite3_column_text(st, 2));
     cJSON_AddNumberToObject(body, "timestamp", (double)sqlite3_column_int64(st, 3));
     hex64(body, "checksum", sqlite3_column_int64(st, 6));
-    cJSON *state = cJSON_Parse(json);
+    cJSON *state = json_parse_bounded(json, (size_t)raw);
     cJSON_AddItemToObject(body, "state", state ? state : cJSON_CreateString(json));
     sqlite3_finalize(st);
     free(json);
@@ -494,9 +437,8 @@ int query_graph(struct mg_connection *c, sqlite3 *db, const char *trace) {
 /* ---- metrics ---- */
 
 int query_overhead(struct mg_connection *c, sqlite3 *db) {
-    char trace[WIRE_MAX_NAME + 1];
-    int ht = api_str_param(c, "trace", trace, sizeof trace);
-    if (ht < 0) return api_error(c, 400, "trace too long");
+    api_query p;
+    if (query_params(c, API_ROUTE_OVERHEAD, &p)) return 400;
     qb q = {0};
     qb_sql(&q, "SELECT count(*), coalesce(sum(json_extract(metadata, '$.flusherCpuUs')), 0),"
                " coalesce(sum(json_extract(metadata, '$.hotPathUs')), 0),"
@@ -506,7 +448,7 @@ int query_overhead(struct mg_connection *c, sqlite3 *db) {
                " coalesce(avg(json_extract(metadata, '$.hotPathNsPerEvent')), 0),"
                " coalesce(max(json_extract(metadata, '$.ringFill')), 0)"
                " FROM metrics WHERE metric_type = 'tracing.overhead'");
-    if (ht) qb_text(&q, " AND json_extract(metadata, '$.trace') = ?", trace);
+    if (p.has_trace) qb_text(&q, " AND json_extract(metadata, '$.trace') = ?", p.trace);
     sqlite3_stmt *st = qb_prepare(db, &q);
     if (!st) return api_error(c, 500, "storage error");
     cJSON *body = cJSON_CreateObject();
@@ -527,20 +469,21 @@ int query_overhead(struct mg_connection *c, sqlite3 *db) {
     /* the latest report of each producer, as sent */
     qb l = {0};
     qb_sql(&l, "SELECT m.metadata FROM metrics m WHERE m.metric_type = 'tracing.overhead'");
-    if (ht) qb_text(&l, " AND json_extract(m.metadata, '$.trace') = ?", trace);
+    if (p.has_trace) qb_text(&l, " AND json_extract(m.metadata, '$.trace') = ?", p.trace);
     qb_sql(&l, " AND m.id IN (SELECT max(id) FROM metrics WHERE metric_type = 'tracing.overhead'"
                " GROUP BY json_extract(metadata, '$.producer'))");
     st = qb_prepare(db, &l);
     cJSON *latest = cJSON_AddArrayToObject(body, "latest");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *m = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        cJSON *m = text ? json_parse_bounded(text, strlen(text)) : NULL;
         if (m) cJSON_AddItemToArray(latest, m);
     }
     sqlite3_finalize(st);
     cJSON *loss = cJSON_AddObjectToObject(body, "loss");
-    qb p = {0};
-    qb_sql(&p, "SELECT coalesce(sum(dropped_reported), 0) FROM producers");
-    cJSON_AddNumberToObject(loss, "droppedReported", (double)q_scalar(db, &p));
+    qb prod = {0};
+    qb_sql(&prod, "SELECT coalesce(sum(dropped_reported), 0) FROM producers");
+    cJSON_AddNumberToObject(loss, "droppedReported", (double)q_scalar(db, &prod));
     qb g = {0};
     qb_sql(&g, "SELECT coalesce(sum(seq_gaps), 0) FROM producers");
     cJSON_AddNumberToObject(loss, "missingBatches", (double)q_scalar(db, &g));

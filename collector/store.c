@@ -237,7 +237,7 @@ static int64_t store_agent_id(store *s, int64_t trace_id, wire_str name) {
 /* agent.created carries the agent's type in its metadata. */
 static void store_agent_type(store *s, int64_t agent_id, const wire_event *e) {
     if (!e->metadata.p) return;
-    cJSON *m = cJSON_ParseWithLength(e->metadata.p, e->metadata.n);
+    cJSON *m = json_parse_bounded(e->metadata.p, e->metadata.n);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "agentType");
     if (cJSON_IsString(t)) {
         sqlite3_bind_int64(s->st[ST_AGENT_TYPE], 1, agent_id);

@@ -31,6 +31,7 @@
 #define STREAM_QUEUE_MAX 4096     /* published, not yet fanned out */
 #define CLIENT_QUEUE_MAX 10000    /* per client (the spec's queueSize) */
 #define CLIENT_DROP_AT 8000       /* then lowest priority first (dropThreshold) */
+#define CLIENT_MAX_BYTES (32u << 20) /* or past this much queued text */
 #define CLIENT_BURST 500          /* messages per rate window (burstCapacity) */
 #define CLIENT_WINDOW_MS 100      /* the rate window (rateLimitMs) */
 #define STREAM_HEARTBEAT_S 10
@@ -43,19 +44,14 @@ typedef struct ws_msg {
     char text[];
 } ws_msg;
 
-typedef struct ws_filter {
-    char trace[WIRE_MAX_NAME + 1], agent[WIRE_MAX_NAME + 1], type[WIRE_MAX_NAME + 1];
-    int type_prefix; /* type ended in '*' */
-    int min_level;
-} ws_filter;
-
 typedef struct ws_client {
     struct mg_connection *conn;
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t more;
     ws_msg **q;
-    size_t head, len;
+    size_t head, len, bytes; /* bytes: of the queued messages' text */
     ws_filter f;
+    uint64_t fkey; /* hash of f: clients with equal filters share a result */
     int closing;
     uint64_t dropped;
     pthread_t sender;
@@ -67,8 +63,13 @@ struct stream {
     const char *token;
     int max_clients;
     _Atomic int nclients; /* counted at connect, so the limit holds early */
-    pthread_mutex_t lock; /* guards the list and the publish queue */
+    _Atomic int listed;   /* clients in the list: the writer asks, lock-free */
+    /* Two locks, so the writer never waits for a fan-out: `lock` guards
+     * only the publish queue (the writer's side), `clients_lock` the
+     * client list the fan-out walks (a thousand filters take a while). */
+    pthread_mutex_t lock;
     pthread_cond_t more;
+    pthread_mutex_t clients_lock;
     ws_client *clients;
     char *queue[STREAM_QUEUE_MAX];
     size_t qhead, qlen;
@@ -104,31 +105,8 @@ static int msg_priority(const char *text) {
 
 /* ---- filters ---- */
 
-static int level_named(const char *s) {
-    static const char *names[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) return i;
-    return -1;
-}
-
 static int filter_all(const ws_filter *f) {
     return !f->trace[0] && !f->agent[0] && !f->type[0] && f->min_level <= 0;
-}
-
-/* Set one field; -1 if the value is not acceptable. */
-static int filter_set(ws_filter *f, const char *key, const char *v) {
-    if (strlen(v) > WIRE_MAX_NAME) return -1;
-    if (!strcmp(key, "trace") || !strcmp(key, "traceId")) snprintf(f->trace, sizeof f->trace, "%s", v);
-    else if (!strcmp(key, "agent") || !strcmp(key, "agentId")) snprintf(f->agent, sizeof f->agent, "%s", v);
-    else if (!strcmp(key, "type") || !strcmp(key, "eventType")) {
-        size_t n = strlen(v);
-        f->type_prefix = n && v[n - 1] == '*';
-        snprintf(f->type, sizeof f->type, "%.*s", (int)(n - (size_t)f->type_prefix), v);
-    } else if (!strcmp(key, "level") || !strcmp(key, "minLevel")) {
-        f->min_level = level_named(v);
-        if (f->min_level < 0) return -1;
-    }
-    return 0;
 }
 
 static int filter_event(const ws_filter *f, const cJSON *e) {
@@ -139,47 +117,96 @@ static int filter_event(const ws_filter *f, const cJSON *e) {
     if (f->type[0] && (!type || (f->type_prefix ? strncmp(type, f->type, strlen(f->type))
                                                 : strcmp(type, f->type))))
         return 0;
-    if (f->min_level > 0 && (!level || level_named(level) < f->min_level)) return 0;
+    if (f->min_level > 0 && (!level || params_level(level) < f->min_level)) return 0;
     return 1;
 }
 
-/* The part of a message this client wants: the shared message, a new
- * filtered one, or NULL. `parsed` caches the parse across clients. */
-static ws_msg *filter_message(const ws_filter *f, ws_msg *m, cJSON **parsed) {
-    if (filter_all(f)) {
-        atomic_fetch_add(&m->refs, 1);
-        return m;
-    }
-    if (!*parsed) *parsed = cJSON_Parse(m->text);
-    if (!*parsed) return NULL;
-    const char *trace = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*parsed, "traceId"));
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*parsed, "type"));
-    if (f->trace[0] && trace && strcmp(trace, f->trace)) return NULL;
-    if (!type || strcmp(type, "trace_event") ||
-        (!f->agent[0] && !f->type[0] && f->min_level <= 0)) {
-        atomic_fetch_add(&m->refs, 1);
-        return m;
-    }
-    cJSON *payload = cJSON_GetObjectItemCaseSensitive(*parsed, "payload");
-    cJSON *events = cJSON_GetObjectItemCaseSensitive(payload, "events");
-    cJSON *kept = cJSON_CreateArray();
-    double last = 0;
+/* What the fan-out learns of a message once, for every client's filter:
+ * parsed on the first filter that needs it, then each event's agent, type
+ * and level, so a thousand filters cost string compares, not a thousand
+ * walks of the JSON (that walk, under load, made the fan-out fall
+ * seconds behind). */
+typedef struct fan_msg {
+    ws_msg *m;
+    int tried;
+    cJSON *parsed;
+    const char *trace, *type;
+    const cJSON *payload;
+    int n;
+    const cJSON **ev;
+    const char **agent, **etype;
+    int *level;
+} fan_msg;
+
+static int fan_prepare(fan_msg *fm) {
+    if (fm->tried) return fm->parsed != NULL;
+    fm->tried = 1;
+    fm->parsed = cJSON_Parse(fm->m->text); /* ours: nesting bounded at ingest */
+    if (!fm->parsed) return 0;
+    fm->trace = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fm->parsed, "traceId"));
+    fm->type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fm->parsed, "type"));
+    fm->payload = cJSON_GetObjectItemCaseSensitive(fm->parsed, "payload");
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(fm->payload, "events");
+    int n = cJSON_GetArraySize(events);
+    fm->ev = calloc((size_t)(n ? n : 1), sizeof *fm->ev + 2 * sizeof(char *) + sizeof(int));
+    if (!fm->ev) return 1; /* n stays 0: no event passes a narrow filter */
+    fm->agent = (const char **)(fm->ev + n);
+    fm->etype = fm->agent + n;
+    fm->level = (int *)(fm->etype + n);
     const cJSON *e;
     cJSON_ArrayForEach(e, events) {
-        if (!filter_event(f, e)) continue;
-        cJSON_AddItemToArray(kept, cJSON_Duplicate(e, 1));
-        last = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "seq"));
+        const char *level = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "level"));
+        fm->ev[fm->n] = e;
+        fm->agent[fm->n] = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "agentId"));
+        fm->etype[fm->n] = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "eventType"));
+        fm->level[fm->n++] = level ? params_level(level) : -1;
     }
-    if (!cJSON_GetArraySize(kept)) {
-        cJSON_Delete(kept);
-        return NULL;
+    return 1;
+}
+
+static void fan_free(fan_msg *fm) {
+    cJSON_Delete(fm->parsed);
+    free(fm->ev);
+}
+
+static int fan_event_passes(const ws_filter *f, const fan_msg *fm, int i) {
+    const char *agent = fm->agent[i], *type = fm->etype[i];
+    if (f->agent[0] && (!agent || strcmp(agent, f->agent))) return 0;
+    if (f->type[0] && (!type || (f->type_prefix ? strncmp(type, f->type, strlen(f->type))
+                                                : strcmp(type, f->type))))
+        return 0;
+    return f->min_level <= 0 || fm->level[i] >= f->min_level;
+}
+
+static ws_msg *msg_shared(ws_msg *m) {
+    atomic_fetch_add(&m->refs, 1);
+    return m;
+}
+
+/* The part of a message this client wants: the shared message, a new
+ * filtered one, or NULL. */
+static ws_msg *filter_message(const ws_filter *f, fan_msg *fm) {
+    if (filter_all(f)) return msg_shared(fm->m);
+    if (!fan_prepare(fm)) return NULL;
+    if (f->trace[0] && fm->trace && strcmp(fm->trace, f->trace)) return NULL;
+    if (!fm->type || strcmp(fm->type, "trace_event") ||
+        (!f->agent[0] && !f->type[0] && f->min_level <= 0))
+        return msg_shared(fm->m);
+    cJSON *kept = NULL;
+    double last = 0;
+    for (int i = 0; i < fm->n; i++) {
+        if (!fan_event_passes(f, fm, i)) continue;
+        if (!kept) kept = cJSON_CreateArray();
+        cJSON_AddItemToArray(kept, cJSON_Duplicate(fm->ev[i], 1));
+        last = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(fm->ev[i], "seq"));
     }
+    if (!kept) return NULL;
     cJSON *np = cJSON_CreateObject();
     cJSON_AddItemToObject(np, "events", kept);
-    cJSON *bid = cJSON_GetObjectItemCaseSensitive(payload, "batchId");
+    cJSON *bid = cJSON_GetObjectItemCaseSensitive(fm->payload, "batchId");
     cJSON_AddStringToObject(np, "batchId", cJSON_IsString(bid) ? bid->valuestring : "");
     json_add_int(np, "sequenceNumber", (int64_t)last);
-    char *text = json_stream_message("trace_event", trace, np);
+    char *text = json_stream_message("trace_event", fm->trace, np);
     ws_msg *out = text ? msg_new(text, strlen(text), msg_priority(text)) : NULL;
     free(text);
     return out;
@@ -187,33 +214,46 @@ static ws_msg *filter_message(const ws_filter *f, ws_msg *m, cJSON **parsed) {
 
 /* ---- a client's queue and sender ---- */
 
-/* Past the drop threshold the lowest-priority oldest message goes (or the
- * new one, if nothing queued is less important). Under c->lock. */
-static void client_push(ws_client *c, ws_msg *m) {
-    if (c->len >= CLIENT_DROP_AT) {
-        size_t victim = SIZE_MAX;
-        int worst = m->prio;
-        for (size_t i = 0; i < c->len; i++) {
-            ws_msg *q = c->q[(c->head + i) % CLIENT_QUEUE_MAX];
-            if (q->prio > worst) {
-                worst = q->prio;
-                victim = i;
-            }
+/* Drop one queued message less important than m (the oldest of the
+ * lowest priority); 0 if there is none. Under c->lock. */
+static int client_drop_below(ws_client *c, const ws_msg *m) {
+    size_t victim = SIZE_MAX;
+    int worst = m->prio;
+    for (size_t i = 0; i < c->len; i++) {
+        ws_msg *q = c->q[(c->head + i) % CLIENT_QUEUE_MAX];
+        if (q->prio > worst) {
+            worst = q->prio;
+            victim = i;
         }
-        c->dropped++;
-        if (victim == SIZE_MAX) {
+    }
+    if (victim == SIZE_MAX) return 0;
+    size_t at = (c->head + victim) % CLIENT_QUEUE_MAX;
+    c->bytes -= c->q[at]->len;
+    msg_unref(c->q[at]);
+    for (size_t i = victim; i + 1 < c->len; i++) /* close the gap */
+        c->q[(c->head + i) % CLIENT_QUEUE_MAX] = c->q[(c->head + i + 1) % CLIENT_QUEUE_MAX];
+    c->len--;
+    c->dropped++;
+    return 1;
+}
+
+/* Past the drop threshold, or the byte budget, less important messages
+ * go first (or the new one, if nothing queued is less important). The
+ * byte budget matters for clients that take everything: 8000 batches of
+ * 100 events are ~250 MB a stalled browser would otherwise pin. Under
+ * c->lock. */
+static void client_push(ws_client *c, ws_msg *m) {
+    while (c->len && (c->len >= CLIENT_DROP_AT || c->bytes + m->len > CLIENT_MAX_BYTES)) {
+        if (!client_drop_below(c, m)) {
+            c->dropped++;
             msg_unref(m);
             return;
         }
-        size_t at = (c->head + victim) % CLIENT_QUEUE_MAX;
-        msg_unref(c->q[at]);
-        for (size_t i = victim; i + 1 < c->len; i++) /* close the gap */
-            c->q[(c->head + i) % CLIENT_QUEUE_MAX] = c->q[(c->head + i + 1) % CLIENT_QUEUE_MAX];
-        c->len--;
     }
     c->q[(c->head + c->len) % CLIENT_QUEUE_MAX] = m;
     c->len++;
-    pthread_cond_signal(&c->more);
+    c->bytes += m->len;
+    if (c->len == 1) pthread_cond_signal(&c->more); /* the sender waits only on empty */
 }
 
 static uint64_t stream_now_ms(void) {
@@ -236,6 +276,7 @@ static void *client_sender(void *arg) {
         ws_msg *m = c->q[c->head];
         c->head = (c->head + 1) % CLIENT_QUEUE_MAX;
         c->len--;
+        c->bytes -= m->len;
         pthread_mutex_unlock(&c->lock);
         /* the spec's rate limit: a burst, then wait for the next window */
         uint64_t now = stream_now_ms();
@@ -257,12 +298,7 @@ static void *client_sender(void *arg) {
 
 /* ---- fan-out ---- */
 
-int stream_has_clients(stream *s) {
-    pthread_mutex_lock(&s->lock);
-    int any = s->clients != NULL;
-    pthread_mutex_unlock(&s->lock);
-    return any;
-}
+int stream_has_clients(stream *s) { return atomic_load(&s->listed) > 0; }
 
 void stream_publish(stream *s, char *json) {
     pthread_mutex_lock(&s->lock);
@@ -278,19 +314,50 @@ void stream_publish(stream *s, char *json) {
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Results of this fan-out by filter: the 500 viewers of "errors only"
+ * share one filtered message instead of building 500 equal ones.
+ * Direct-mapped by the filter's hash; a collision just evicts. (Filters
+ * compare bytewise: the parsers zero them before filling them in.) */
+#define FAN_MEMO 64
+typedef struct fan_memo {
+    int used;
+    uint64_t key;
+    ws_filter f;
+    ws_msg *out; /* NULL: this filter wants nothing of the message */
+} fan_memo;
+
+static ws_msg *fan_filtered(fan_memo *memo, const ws_client *c, fan_msg *fm) {
+    if (filter_all(&c->f)) return msg_shared(fm->m);
+    fan_memo *e = &memo[c->fkey % FAN_MEMO];
+    if (e->used && e->key == c->fkey && !memcmp(&e->f, &c->f, sizeof c->f))
+        return e->out ? msg_shared(e->out) : NULL;
+    ws_msg *out = filter_message(&c->f, fm);
+    if (e->used) msg_unref(e->out);
+    e->used = 1;
+    e->key = c->fkey;
+    e->f = c->f;
+    e->out = out ? msg_shared(out) : NULL;
+    return out;
+}
+
 static void stream_fan_out(stream *s, const char *text) {
     ws_msg *m = msg_new(text, strlen(text), msg_priority(text));
     if (!m) return;
-    cJSON *parsed = NULL;
-    pthread_mutex_lock(&s->lock);
+    fan_msg fm = {.m = m};
+    static fan_memo memo[FAN_MEMO]; /* only the stream thread fans out */
+    pthread_mutex_lock(&s->clients_lock);
     for (ws_client *c = s->clients; c; c = c->next) {
         pthread_mutex_lock(&c->lock);
-        ws_msg *mine = filter_message(&c->f, m, &parsed);
+        ws_msg *mine = fan_filtered(memo, c, &fm);
         if (mine) client_push(c, mine);
         pthread_mutex_unlock(&c->lock);
     }
-    pthread_mutex_unlock(&s->lock);
-    cJSON_Delete(parsed);
+    pthread_mutex_unlock(&s->clients_lock);
+    for (int i = 0; i < FAN_MEMO; i++) {
+        if (memo[i].used) msg_unref(memo[i].out);
+        memo[i].used = 0;
+    }
+    fan_free(&fm);
     msg_unref(m);
 }
 
@@ -400,13 +467,19 @@ static char counted_not_ready; /* user data between connect and ready */
 
 static int stream_on_connect(const struct mg_connection *conn, void *cb) {
     stream *s = cb;
+    /* civetweb closes a refused upgrade without a word: the client gets
+     * the same JSON error a REST request would (the cast: civetweb hands
+     * this callback a const connection that is still ours to write to) */
+    struct mg_connection *out = (struct mg_connection *)(uintptr_t)conn;
     if (!auth_token_ok(conn, s->token)) {
         log_msg("warn", "ws: connection refused: missing or wrong token");
-        return 1; /* civetweb answers and closes */
+        api_error(out, 401, "missing or wrong token");
+        return 1;
     }
     if (atomic_fetch_add(&s->nclients, 1) >= s->max_clients) {
         atomic_fetch_sub(&s->nclients, 1);
         log_msg("warn", "ws: connection refused: %d clients already", s->max_clients);
+        api_error(out, 503, "%d WebSocket clients already", s->max_clients);
         return 1;
     }
     /* counted: the close callback gives the place back, whatever happens
@@ -419,34 +492,6 @@ static char *stream_error(const char *why) {
     cJSON *err = cJSON_CreateObject();
     cJSON_AddStringToObject(err, "message", why);
     return json_stream_message("error", NULL, err);
-}
-
-/* Filter and since= from the URL; -1 with a reason if one is bad. */
-static int stream_url_options(const struct mg_request_info *ri, ws_filter *f,
-                              int64_t *since, const char **why) {
-    static const char *keys[] = {"trace", "agent", "type", "level"};
-    char v[WIRE_MAX_NAME + 2];
-    *since = -1;
-    if (!ri->query_string) return 0;
-    size_t qn = strlen(ri->query_string);
-    for (size_t i = 0; i < 4; i++) {
-        int n = mg_get_var(ri->query_string, qn, keys[i], v, sizeof v);
-        if (n == -1) continue;
-        if (n < 0 || filter_set(f, keys[i], v)) {
-            *why = "bad filter in the URL (trace, agent, type, level=debug|info|warn|error)";
-            return -1;
-        }
-    }
-    if (mg_get_var(ri->query_string, qn, "since", v, sizeof v) >= 0) {
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (!*v || *end || n < 0) {
-            *why = "since must be a non-negative integer";
-            return -1;
-        }
-        *since = n;
-    }
-    return 0;
 }
 
 static void stream_on_ready(struct mg_connection *conn, void *cb) {
@@ -462,8 +507,9 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
     pthread_cond_init(&c->more, NULL);
     const char *why = NULL;
     int64_t since = -1;
-    if (stream_url_options(mg_get_request_info(conn), &c->f, &since, &why))
+    if (ws_parse_url(mg_get_request_info(conn)->query_string, &c->f, &since, &why))
         stream_send_now(conn, stream_error(why));
+    c->fkey = wire_checksum(&c->f, sizeof c->f);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 128 * 1024); /* up to a thousand of them */
@@ -477,10 +523,11 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
     }
     mg_set_user_connection_data(conn, c);
     /* join the live stream first, then replay: nothing falls between */
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->clients_lock);
     c->next = s->clients;
     s->clients = c;
-    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_add(&s->listed, 1);
+    pthread_mutex_unlock(&s->clients_lock);
     atomic_fetch_add(&g_stats.ws_clients, 1);
     if (since >= 0) stream_catch_up(s, conn, &c->f, since);
 }
@@ -489,31 +536,15 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
  * replaces the client's filter; anything else gets an error message. */
 static void stream_on_text(ws_client *c, struct mg_connection *conn, const char *data,
                            size_t len) {
-    cJSON *j = cJSON_ParseWithLength(data, len);
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
-    cJSON *filter = cJSON_GetObjectItemCaseSensitive(j, "filter");
     ws_filter f;
-    memset(&f, 0, sizeof f);
-    const char *why = !j ? "not JSON"
-                      : !type || strcmp(type, "subscribe") ? "unknown message type (want subscribe)"
-                      : filter && !cJSON_IsObject(filter) ? "filter must be an object"
-                                                          : NULL;
-    const cJSON *item;
-    const cJSON *fields = why ? NULL : filter;
-    cJSON_ArrayForEach(item, fields) {
-        if (!cJSON_IsString(item) || filter_set(&f, item->string, item->valuestring)) {
-            why = "filter values: traceId, agentId, eventType (trailing * = prefix), "
-                  "minLevel (debug|info|warn|error), as strings";
-            break;
-        }
-    }
-    cJSON_Delete(j);
-    if (why) {
+    const char *why;
+    if (ws_parse_message(data, len, &f, &why)) {
         stream_send_now(conn, stream_error(why));
         return;
     }
     pthread_mutex_lock(&c->lock);
     c->f = f;
+    c->fkey = wire_checksum(&f, sizeof f);
     pthread_mutex_unlock(&c->lock);
     cJSON *ack = cJSON_CreateObject();
     cJSON_AddStringToObject(ack, "traceId", f.trace);
@@ -534,9 +565,23 @@ static int stream_on_data(struct mg_connection *conn, int bits, char *data,
     }
     if (opcode == MG_WEBSOCKET_OPCODE_PING)
         mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_PONG, data, len);
+    if (opcode > MG_WEBSOCKET_OPCODE_PONG ||
+        (opcode > MG_WEBSOCKET_OPCODE_BINARY && opcode < MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)) {
+        /* a reserved opcode: RFC 6455 says fail the connection (1002) */
+        static const char protocol_error[] = {0x03, (char)0xEA, 'b', 'a', 'd', ' ', 'o', 'p'};
+        mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, protocol_error,
+                           sizeof protocol_error);
+        return 0;
+    }
+    if (opcode == MG_WEBSOCKET_OPCODE_CONTINUATION) {
+        stream_send_now(conn, stream_error("fragmented messages are not understood"));
+        return 1;
+    }
     ws_client *c = mg_get_user_connection_data(conn);
     if (opcode == MG_WEBSOCKET_OPCODE_TEXT && c && (void *)c != (void *)&counted_not_ready)
         stream_on_text(c, conn, data, len);
+    else if (opcode == MG_WEBSOCKET_OPCODE_BINARY) /* silence would look like success */
+        stream_send_now(conn, stream_error("binary frames are not understood: send JSON text"));
     return 1;
 }
 
@@ -562,13 +607,14 @@ static void stream_on_close(const struct mg_connection *conn, void *cb) {
     atomic_fetch_sub(&s->nclients, 1);
     if (data == &counted_not_ready) return;
     ws_client *c = data;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->clients_lock);
     for (ws_client **pp = &s->clients; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
+            atomic_fetch_sub(&s->listed, 1);
             break;
         }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->clients_lock);
     atomic_fetch_sub(&g_stats.ws_clients, 1);
     client_free(c);
 }
@@ -581,6 +627,7 @@ stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token,
     s->token = token;
     s->max_clients = max_clients;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->clients_lock, NULL);
     pthread_cond_init(&s->more, NULL);
     if (pthread_create(&s->thread, NULL, stream_main, s)) {
         free(s);
@@ -613,6 +660,7 @@ void stream_destroy(stream *s) {
         client_free(c);
     }
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->clients_lock);
     pthread_cond_destroy(&s->more);
     free(s);
 }

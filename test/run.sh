@@ -51,12 +51,18 @@ for t in ring format sampling threads overhead libtrace_api; do
   run "unit $t (tsan)" "build-tsan/test/$t"
 done
 
+# libFuzzer, a short pass per target (make fuzz runs them longer)
+run "fuzz (15 s per target)" env FUZZ_SECONDS=15 bash fuzz/run.sh
+
 run "make install + pkg-config" bash test/install.sh
 run "ui vitest" bash -c 'cd viz-ui && npx vitest run'
 
 run "e2e pipeline (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/pipeline.test.mjs
 run "e2e rest (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/rest.test.mjs
 run "e2e stream (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/stream.test.mjs
+run "e2e hostile (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/hostile.test.mjs
+# 1000 connections: as many descriptors as the hard limit allows
+run "e2e load (quick)" bash -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; BUILD=build exec node --test --test-reporter=spec test/e2e/load.test.mjs'
 run "e2e browser" env BUILD=build node --test --test-reporter=spec test/e2e/browser.test.mjs
 run "e2e ui views" env BUILD=build node --test --test-reporter=spec test/e2e/ui_views.test.mjs
 

@@ -107,9 +107,10 @@ static void t_validator(void) {
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         CHECKF(!jw_valid_json(bad[i], strlen(bad[i])), "accepted %s", bad[i]);
     char deep[300];
-    memset(deep, '[', 100);
-    memset(deep + 100, ']', 100);
-    CHECKF(!jw_valid_json(deep, 200), "100 levels of nesting accepted");
+    memset(deep, '[', 129);
+    memset(deep + 129, ']', 129);
+    CHECKF(!jw_valid_json(deep, 258), "129 levels of nesting accepted");
+    CHECKF(jw_valid_json(deep + 1, 256), "128 levels of nesting refused");
     /* counted, not NUL-terminated: the bytes after n are not read */
     CHECK(jw_valid_json("{}xyz", 2));
 }
