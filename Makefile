@@ -27,7 +27,7 @@ CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null)
 CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 
 LIB_SRC  := libtrace/trace.c libtrace/ring.c libtrace/flusher.c libtrace/sampler.c libtrace/format.c \
-            libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c wire/wire.c
+            libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c libtrace/crash.c wire/wire.c
 COLL_SRC := collector/main.c collector/ingest.c collector/store.c collector/stream.c \
             collector/api.c collector/db.c collector/json.c collector/smap.c \
             collector/log.c collector/query.c wire/wire.c
@@ -109,10 +109,15 @@ test:
 	$(MAKE) test/node_modules/.package-lock.json
 	bash test/run.sh
 
-unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject
+unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject $(BUILD)/bin/fault-producer
 
 # a hostile producer for the collector's end-to-end tests
 $(BUILD)/bin/wire-inject: test/tools/wire_inject.c $(BUILD)/lib/libtrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
+
+# the agent of the fault tests: numbered events, timed calls, crashes on demand
+$(BUILD)/bin/fault-producer: test/tools/fault_producer.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
 

@@ -30,7 +30,7 @@ enum {
     ST_TRACE_INSERT, ST_TRACE_FIND, ST_TRACE_UPDATE, ST_TRACE_END,
     ST_TRACE_SUMMARY, ST_AGENT_INSERT, ST_AGENT_FIND, ST_AGENT_TYPE,
     ST_AGENT_COUNT, ST_TYPE_INSERT, ST_TYPE_FIND, ST_EVENT_INSERT, ST_SNAPSHOT_INSERT, ST_PRODUCER_GET,
-    ST_PRODUCER_PUT, ST_PRODUCERS_OPEN, ST_METRIC_INSERT, ST_COUNT
+    ST_PRODUCER_PUT, ST_PRODUCERS_OPEN, ST_METRIC_INSERT, ST_TRACE_CRASH, ST_COUNT
 };
 
 static const char *store_sql[ST_COUNT] = {
@@ -41,11 +41,16 @@ static const char *store_sql[ST_COUNT] = {
     [ST_TRACE_UPDATE] =
         "UPDATE traces SET event_count = event_count + ?2, "
         "error_count = error_count + ?3, last_time = max(last_time, ?4), "
-        "start_time = min(start_time, ?5), status = 'active', end_time = NULL "
+        "start_time = min(start_time, ?5), "
+        /* a crash ends a trace in error for good (ST_TRACE_CRASH) */
+        "status = iif(status = 'error', 'error', 'active'), "
+        "end_time = iif(status = 'error', end_time, NULL) "
         "WHERE id = ?1",
     [ST_TRACE_END] =
         "UPDATE traces SET status = 'completed', end_time = last_time "
-        "WHERE id = ?1",
+        "WHERE id = ?1 AND status != 'error'",
+    [ST_TRACE_CRASH] =
+        "UPDATE traces SET status = 'error', end_time = last_time WHERE id = ?1",
     [ST_TRACE_SUMMARY] = "SELECT " TRACE_COLUMNS " FROM traces t WHERE t.id = ?1",
     [ST_AGENT_INSERT] = "INSERT INTO agents(trace_id, name) VALUES(?1, ?2) "
                         "ON CONFLICT(trace_id, name) DO NOTHING",
@@ -271,6 +276,12 @@ static int store_is_overhead(const wire_event *e) {
            e->metadata.p;
 }
 
+/* libtrace's last word from a process dying of a signal (crash.c). */
+static int store_is_crash(const wire_event *e) {
+    return e->agent.n == 8 && !memcmp(e->agent.p, "libtrace", 8) &&
+           e->type.n == 12 && !memcmp(e->type.p, "system.crash", 12);
+}
+
 static void store_overhead(store *s, const wire_batch *b, const char *trace,
                            const wire_event *e) {
     char producer[20];
@@ -383,6 +394,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     cJSON *events = live ? cJSON_CreateArray() : NULL;
     int64_t errors = 0, max_ts = 0, min_ts = INT64_MAX, last_seq = 0;
     uint64_t stored = 0, represented = 0; /* rows; events with merged repeats */
+    int crashed = 0;
     for (uint32_t i = 0; i < b->hdr.event_count; i++) {
         const wire_event *e = &b->events[i];
         if (store_is_overhead(e)) {
@@ -405,6 +417,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
         if (type_id < 0) continue;
         if (e->type.n == 13 && !memcmp(e->type.p, "agent.created", 13))
             store_agent_type(s, agent_id, e);
+        if (store_is_crash(e)) crashed = 1;
         int64_t seq = store_event(s, trace_id, agent_id, type_id, e);
         if (seq < 0) continue;
         stored++;
@@ -422,6 +435,13 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     store_step(s, ST_TRACE_UPDATE);
     store_producer(s, b, trace_id, represented);
     atomic_fetch_add(&g_stats.events_stored, stored);
+    if (crashed) {
+        sqlite3_bind_int64(s->st[ST_TRACE_CRASH], 1, trace_id);
+        store_step(s, ST_TRACE_CRASH);
+        log_msg("warn", "trace %s: producer %016llx crashed; trace status error", trace,
+                (unsigned long long)b->hdr.producer_id);
+        pending_add(pub, store_trace_message(s, "trace_end", trace_id, trace));
+    }
 
     if (events && cJSON_GetArraySize(events) > 0) {
         cJSON *payload = cJSON_CreateObject();
@@ -436,7 +456,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     } else {
         cJSON_Delete(events);
     }
-    if (b->hdr.flags & WIRE_FLAG_FINAL) {
+    if ((b->hdr.flags & WIRE_FLAG_FINAL) && !crashed) {
         sqlite3_bind_int64(s->st[ST_PRODUCERS_OPEN], 1, trace_id);
         if (store_step_int(s, ST_PRODUCERS_OPEN, 1) == 0) {
             sqlite3_bind_int64(s->st[ST_TRACE_END], 1, trace_id);
