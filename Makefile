@@ -41,7 +41,7 @@ COLL_OBJ := $(patsubst %.c,$(BUILD)/obj/coll/%.o,$(COLL_SRC)) $(BUILD)/obj/coll/
 SONAME   := libtrace.so.$(SOVERSION)
 SHLIB    := $(BUILD)/lib/libtrace.so.$(VERSION)
 
-.PHONY: all lib collector examples ui deps test unit-tests demo install clean bench
+.PHONY: all lib collector examples ui deps test unit-tests demo install clean bench stress
 all: lib collector examples ui
 
 lib: $(SHLIB) $(BUILD)/lib/libtrace.a $(BUILD)/lib/libtrace.pc
@@ -108,6 +108,12 @@ test:
 	$(MAKE) BUILD=build-tsan SAN=tsan unit-tests
 	$(MAKE) test/node_modules/.package-lock.json
 	bash test/run.sh
+
+# the long runs: faults (test/stress/faults.sh), minutes each
+stress:
+	bash scripts/deps.sh test
+	$(MAKE) all unit-tests test/node_modules/.package-lock.json
+	bash test/stress/faults.sh
 
 unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject $(BUILD)/bin/fault-producer
 

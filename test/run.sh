@@ -57,6 +57,8 @@ run "ui vitest" bash -c 'cd viz-ui && npx vitest run'
 run "e2e pipeline (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/pipeline.test.mjs
 run "e2e rest (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/rest.test.mjs
 run "e2e stream (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/stream.test.mjs
+# quick versions of the fault runs (the long ones: make stress)
+run "e2e faults (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/faults.test.mjs
 run "e2e browser" env BUILD=build node --test --test-reporter=spec test/e2e/browser.test.mjs
 
 echo

@@ -8,6 +8,7 @@
 // long versions through the same code with:
 //   FAULTS_DOWN_S   seconds the collector stays down            (3)
 //   FAULTS_KILLS    kill -9 / restart rounds of the collector   (5)
+//   FAULTS_KILL_RATE  events/s of each of the two agents then  (20000; 0 = flat out)
 //   FAULTS_REPORT   a file to append one JSON line of figures per test to
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { BUILD, startCollector, sql, getJson, tempDir, waitFor } from './harness
 
 const DOWN_S = Number(process.env.FAULTS_DOWN_S || 3);
 const KILLS = Number(process.env.FAULTS_KILLS || 5);
+const KILL_RATE = process.env.FAULTS_KILL_RATE || '20000'; // per agent; 0 = flat out
 const BATCH = 100; // libtrace's max_events_per_batch (default)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -140,8 +142,8 @@ test(`collector killed -9 during heavy ingest, ${KILLS} times: the database stay
   const db = join(dir, 'traces.db');
   let c = await startCollector(t, { db, ui: null });
   const ingest = c.ingest;
-  // two agents as fast as they can go: ingest as heavy as this machine allows
-  const agents = [startProducer(t, ingest, ['--rate', '0']), startProducer(t, ingest, ['--rate', '0'])];
+  // two busy agents: the writer commits all the time
+  const agents = [startProducer(t, ingest, ['--rate', KILL_RATE]), startProducer(t, ingest, ['--rate', KILL_RATE])];
   const traces = await Promise.all(agents.map((a) => a.trace()));
   const rounds = [];
   let lastCount = 0;
@@ -181,12 +183,12 @@ test(`collector killed -9 during heavy ingest, ${KILLS} times: the database stay
   }
   assert.deepEqual(sql(db, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
   assert.equal(await c.stop(), 0);
-  report('collector-kill9', { kills: KILLS, recorded, stored: storedTotal, sentButInKilledCollector: lostInKills, missingBatches: missing, rounds: rounds.length,
+  report('collector-kill9', { kills: KILLS, ratePerAgent: Number(KILL_RATE), recorded, stored: storedTotal, sentButInKilledCollector: lostInKills, missingBatches: missing, rounds: rounds.length,
     minCommittedAtKill: Math.min(...rounds.map((r) => r.committedBeforeKill)), committedRowsLost: 0 });
 });
 
 for (const how of ['abort', 'segv']) {
-  test(`an agent that dies of ${how === 'abort' ? 'abort() (SIGABRT)' : 'a NULL write (SIGSEGV)'} delivers its events and ends the trace in error`, async (t) => {
+  test(`an agent that dies of ${how === 'abort' ? 'abort() (SIGABRT)' : 'a write to a read-only page (SIGSEGV)'} delivers its events and ends the trace in error`, async (t) => {
     const db = join(tempDir(t), 'traces.db');
     const c = await startCollector(t, { db, ui: null });
     const N = 3000;

@@ -22,7 +22,7 @@
  *                       [--crash abort|segv --after N] [--max-seconds S]
  *   --progress K   print "recorded N" after every K events
  *   --crash        record N events, print "recorded N", then die of
- *                  SIGABRT (abort()) or SIGSEGV (a write through NULL)
+ *                  SIGABRT (abort()) or SIGSEGV (a write to a read-only page)
  *   --max-seconds  stop as if told to after S seconds (600): a producer
  *                  whose test died does not run on
  */
@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,8 +121,11 @@ static int fp_command(fp_phase *p) {
 
 static void fp_crash(const char *how) {
     if (!strcmp(how, "abort")) abort();
-    volatile int *nowhere = NULL;
-    *nowhere = 1; /* SIGSEGV, raised by the CPU */
+    /* a write to a read-only page: a real fault raised by the CPU, which
+     * UBSan's null check cannot turn into an orderly exit first */
+    volatile int *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ro != MAP_FAILED) *ro = 1;
+    raise(SIGSEGV);
 }
 
 int main(int argc, char **argv) {
