@@ -69,15 +69,16 @@ static const char *store_sql[ST_COUNT] = {
         "INSERT INTO snapshots(trace_id, ts, agent_id, state_type, "
         "state_data, raw_size, checksum, size_bytes) "
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-    [ST_PRODUCER_GET] = "SELECT last_seq FROM producers WHERE id = ?1",
+    [ST_PRODUCER_GET] = "SELECT last_seq, received FROM producers WHERE id = ?1",
     [ST_PRODUCER_PUT] =
         "INSERT INTO producers(id, trace_id, first_seen, last_seen, last_seq, "
-        "batches, events, dropped_reported, seq_gaps, finished) "
-        "VALUES(?1, ?2, ?3, ?3, ?4, 1, ?5, ?6, ?7, ?8) "
+        "batches, events, dropped_reported, seq_gaps, finished, received, lost_in_transit) "
+        "VALUES(?1, ?2, ?3, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, max(?10, 0)) "
         "ON CONFLICT(id) DO UPDATE SET last_seen = ?3, "
         "last_seq = max(last_seq, ?4), batches = batches + 1, "
         "events = events + ?5, dropped_reported = dropped_reported + ?6, "
-        "seq_gaps = seq_gaps + ?7, finished = ?8",
+        "seq_gaps = seq_gaps + ?7, finished = ?8, received = received + ?9, "
+        "lost_in_transit = max(lost_in_transit, ?10)",
     [ST_METRIC_INSERT] =
         "INSERT INTO metrics(ts, metric_type, value, unit, metadata) "
         "VALUES(?1, 'tracing.overhead', coalesce(json_extract(?2, '$.hotPathUs'), 0), "
@@ -282,6 +283,17 @@ static int store_is_crash(const wire_event *e) {
            e->type.n == 12 && !memcmp(e->type.p, "system.crash", 12);
 }
 
+/* "sent" of a system.overhead report: the events libtrace had put in
+ * batches ZeroMQ accepted before the batch that carries the report
+ * (selfmon.c); -1 if absent. */
+static int64_t store_reported_sent(const wire_event *e) {
+    cJSON *m = cJSON_ParseWithLength(e->metadata.p, e->metadata.n);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "sent");
+    int64_t n = cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : -1;
+    cJSON_Delete(m);
+    return n;
+}
+
 static void store_overhead(store *s, const wire_batch *b, const char *trace,
                            const wire_event *e) {
     char producer[20];
@@ -354,10 +366,20 @@ static int64_t store_event(store *s, int64_t trace_id, int64_t agent_id,
 
 /* Sequence bookkeeping per producer: gaps are batches that never came. */
 static void store_producer(store *s, const wire_batch *b, int64_t trace_id,
-                           uint64_t stored) {
+                           uint64_t stored, uint64_t received, int64_t reported_sent) {
     const wire_header *h = &b->hdr;
-    sqlite3_bind_int64(s->st[ST_PRODUCER_GET], 1, (int64_t)h->producer_id);
-    int64_t last = store_step_int(s, ST_PRODUCER_GET, 0);
+    sqlite3_stmt *get = s->st[ST_PRODUCER_GET];
+    sqlite3_bind_int64(get, 1, (int64_t)h->producer_id);
+    int64_t last = 0, received_before = 0;
+    if (sqlite3_step(get) == SQLITE_ROW) {
+        last = sqlite3_column_int64(get, 0);
+        received_before = sqlite3_column_int64(get, 1);
+    }
+    sqlite3_reset(get);
+    sqlite3_clear_bindings(get);
+    /* the producer had sent reported_sent events before this batch; what
+     * of them never came was lost on the way (batches are in order) */
+    int64_t lost = reported_sent >= 0 ? reported_sent - received_before : -1;
     uint64_t gaps = (int64_t)h->sequence > last + 1 ? h->sequence - (uint64_t)last - 1 : 0;
     if ((int64_t)h->sequence <= last)
         log_msg("warn", "producer %016llx: batch %llu again or out of order",
@@ -373,7 +395,12 @@ static void store_producer(store *s, const wire_batch *b, int64_t trace_id,
     sqlite3_bind_int64(st, 6, (int64_t)dropped);
     sqlite3_bind_int64(st, 7, (int64_t)gaps);
     sqlite3_bind_int(st, 8, (h->flags & WIRE_FLAG_FINAL) != 0);
+    sqlite3_bind_int64(st, 9, (int64_t)received);
+    sqlite3_bind_int64(st, 10, lost);
     store_step(s, ST_PRODUCER_PUT);
+    if (lost > 0 && (gaps || (h->flags & WIRE_FLAG_FINAL)))
+        log_msg("warn", "producer %016llx: %lld event(s) sent but never received so far",
+                (unsigned long long)h->producer_id, (long long)lost);
     atomic_fetch_add(&g_stats.events_dropped_reported, dropped);
     atomic_fetch_add(&g_stats.seq_gaps, gaps);
     if (gaps)
@@ -394,13 +421,17 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     cJSON *events = live ? cJSON_CreateArray() : NULL;
     int64_t errors = 0, max_ts = 0, min_ts = INT64_MAX, last_seq = 0;
     uint64_t stored = 0, represented = 0; /* rows; events with merged repeats */
+    uint64_t received = 0;     /* the producer's events, stored or not */
+    int64_t reported_sent = -1; /* libtrace's count of events sent before this batch */
     int crashed = 0;
     for (uint32_t i = 0; i < b->hdr.event_count; i++) {
         const wire_event *e = &b->events[i];
         if (store_is_overhead(e)) {
             store_overhead(s, b, trace, e);
+            if (reported_sent < 0) reported_sent = store_reported_sent(e);
             continue;
         }
+        if (!store_is_crash(e)) received += e->count ? e->count : 1;
         int64_t agent_id = store_agent_id(s, trace_id, e->agent);
         if (agent_id < 0) continue;
         if ((int64_t)e->ts_us > max_ts) max_ts = (int64_t)e->ts_us;
@@ -433,7 +464,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     sqlite3_bind_int64(st, 4, max_ts ? max_ts : 0);
     sqlite3_bind_int64(st, 5, min_ts != INT64_MAX ? min_ts : INT64_MAX);
     store_step(s, ST_TRACE_UPDATE);
-    store_producer(s, b, trace_id, represented);
+    store_producer(s, b, trace_id, represented, received, reported_sent);
     atomic_fetch_add(&g_stats.events_stored, stored);
     if (crashed) {
         sqlite3_bind_int64(s->st[ST_TRACE_CRASH], 1, trace_id);
