@@ -44,10 +44,10 @@ for build in build build-asan; do
     [ -x "$t" ] && run "unit $(basename "$t") ($build)" "$t"
   done
 done
-# ThreadSanitizer: the SPSC ring, and the library's producer/flusher
-# threads end to end (libzmq is not instrumented: see test/tsan.supp)
+# ThreadSanitizer: the SPSC ring, the library's producer/flusher and crash
+# handler/flusher threads end to end (libzmq is not instrumented: see test/tsan.supp)
 export TSAN_OPTIONS="suppressions=$PWD/test/tsan.supp halt_on_error=1 die_after_fork=0"
-for t in ring format sampling threads overhead libtrace_api; do
+for t in ring format sampling threads overhead libtrace_api crash; do
   run "unit $t (tsan)" "build-tsan/test/$t"
 done
 
