@@ -33,7 +33,7 @@ static const int tr_crash_sigs[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
 #define TR_NCRASH (sizeof tr_crash_sigs / sizeof *tr_crash_sigs)
 static struct sigaction tr_crash_prev[TR_NCRASH];
 static int tr_crash_installed;
-static _Atomic int tr_crash_entered; /* the first fatal signal flushes */
+static _Atomic int tr_crash_entered; /* a flush was asked for */
 
 static int tr_crash_index(int sig) {
     for (unsigned i = 0; i < TR_NCRASH; i++)
@@ -52,9 +52,11 @@ static void tr_crash_handler(int sig, siginfo_t *si, void *uc) {
     int saved_errno = errno;
     int idx = tr_crash_index(sig);
     int self_tid = (int)syscall(SYS_gettid);
-    if (!atomic_exchange(&tr_crash_entered, 1) && tr.flusher_running &&
-        self_tid != atomic_load(&tr.flusher_tid)) {
-        atomic_store(&tr.crash_sig, sig);
+    /* the first fatal signal starts the flush; a second thread dying
+     * meanwhile waits for the same flush rather than end the process
+     * under it */
+    if (tr.flusher_running && self_tid != atomic_load(&tr.flusher_tid)) {
+        if (!atomic_exchange(&tr_crash_entered, 1)) atomic_store(&tr.crash_sig, sig);
         uint64_t deadline = tr_crash_now_ms() + tr.cfg.crash_flush_ms;
         struct timespec tick = {0, 1000000};
         while (!atomic_load(&tr.crash_done) && tr_crash_now_ms() < deadline)

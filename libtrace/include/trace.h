@@ -135,7 +135,10 @@ typedef enum trace_level {
  *   max_events_per_batch, or flush_interval_ms worth) are lost. A process
  *   killed with SIGKILL loses the same at most, with no crash event.
  *   Handlers are installed by trace_init() and the previous ones put back
- *   by trace_shutdown(); install your own after trace_init() to run first. */
+ *   by trace_shutdown(); install your own after trace_init() to run first.
+ *   A program that survives such signals (its handler jumps away) should
+ *   set TRACE_CRASH_HANDLER=0: after a crash flush libtrace has sent its
+ *   final batch, and later events are dropped and counted as ring-full. */
 typedef struct trace_config {
     char collector_url[256];
     char trace_id[128];
