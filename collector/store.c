@@ -774,6 +774,10 @@ static void *store_checkpointer(void *arg) {
         sqlite3_close(db);
         return NULL;
     }
+    /* a connection learns that the file is in WAL mode on its first read;
+     * until then sqlite3_wal_checkpoint_v2() returns OK and copies nothing,
+     * and the WAL grows without bound (812 MB in a 20-kill stress run) */
+    sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
     for (;;) {
         pthread_mutex_lock(&s->lock);
         int stop = s->stopping;
