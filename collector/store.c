@@ -73,10 +73,10 @@ static const char *store_sql[ST_COUNT] = {
     [ST_PRODUCER_PUT] =
         "INSERT INTO producers(id, trace_id, first_seen, last_seen, last_seq, "
         "batches, events, dropped_reported, seq_gaps, finished, received, lost_in_transit) "
-        "VALUES(?1, ?2, ?3, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, max(?10, 0)) "
+        "VALUES(?1, ?2, ?3, ?3, ?4, 1, ?5, max(?6, ?11), ?7, ?8, ?9, max(?10, 0)) "
         "ON CONFLICT(id) DO UPDATE SET last_seen = ?3, "
         "last_seq = max(last_seq, ?4), batches = batches + 1, "
-        "events = events + ?5, dropped_reported = dropped_reported + ?6, "
+        "events = events + ?5, dropped_reported = max(dropped_reported + ?6, ?11), "
         "seq_gaps = seq_gaps + ?7, finished = ?8, received = received + ?9, "
         "lost_in_transit = max(lost_in_transit, ?10)",
     [ST_METRIC_INSERT] =
@@ -283,15 +283,31 @@ static int store_is_crash(const wire_event *e) {
            e->type.n == 12 && !memcmp(e->type.p, "system.crash", 12);
 }
 
-/* "sent" of a system.overhead report: the events libtrace had put in
- * batches ZeroMQ accepted before the batch that carries the report
- * (selfmon.c); -1 if absent. */
-static int64_t store_reported_sent(const wire_event *e) {
+/* What a system.overhead report (selfmon.c) says of loss, as totals:
+ * sent, the events libtrace had put in batches ZeroMQ accepted before the
+ * batch that carries the report; dropped, every event it had dropped so
+ * far. Header deltas alone miss the drops reported by a batch that was
+ * then lost in transit; the totals do not. -1: not in the report. */
+typedef struct store_report {
+    int64_t sent, dropped;
+} store_report;
+
+static int64_t store_json_count(const cJSON *o, const char *name) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : -1;
+}
+
+static void store_read_report(const wire_event *e, store_report *r) {
     cJSON *m = cJSON_ParseWithLength(e->metadata.p, e->metadata.n);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "sent");
-    int64_t n = cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : -1;
+    r->sent = store_json_count(m, "sent");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "dropped");
+    static const char *const why[] = {"ringFull", "transport", "tooLarge", "invalid"};
+    r->dropped = cJSON_IsObject(d) ? 0 : -1;
+    for (size_t i = 0; i < sizeof why / sizeof *why && r->dropped >= 0; i++) {
+        int64_t n = store_json_count(d, why[i]);
+        r->dropped = n < 0 ? -1 : r->dropped + n;
+    }
     cJSON_Delete(m);
-    return n;
 }
 
 static void store_overhead(store *s, const wire_batch *b, const char *trace,
@@ -366,7 +382,8 @@ static int64_t store_event(store *s, int64_t trace_id, int64_t agent_id,
 
 /* Sequence bookkeeping per producer: gaps are batches that never came. */
 static void store_producer(store *s, const wire_batch *b, int64_t trace_id,
-                           uint64_t stored, uint64_t received, int64_t reported_sent) {
+                           uint64_t stored, uint64_t received, const store_report *rep) {
+    int64_t reported_sent = rep->sent;
     const wire_header *h = &b->hdr;
     sqlite3_stmt *get = s->st[ST_PRODUCER_GET];
     sqlite3_bind_int64(get, 1, (int64_t)h->producer_id);
@@ -397,6 +414,7 @@ static void store_producer(store *s, const wire_batch *b, int64_t trace_id,
     sqlite3_bind_int(st, 8, (h->flags & WIRE_FLAG_FINAL) != 0);
     sqlite3_bind_int64(st, 9, (int64_t)received);
     sqlite3_bind_int64(st, 10, lost);
+    sqlite3_bind_int64(st, 11, rep->dropped);
     store_step(s, ST_PRODUCER_PUT);
     if (lost > 0 && (gaps || (h->flags & WIRE_FLAG_FINAL)))
         log_msg("warn", "producer %016llx: %lld event(s) sent but never received so far",
@@ -422,13 +440,13 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     int64_t errors = 0, max_ts = 0, min_ts = INT64_MAX, last_seq = 0;
     uint64_t stored = 0, represented = 0; /* rows; events with merged repeats */
     uint64_t received = 0;     /* the producer's events, stored or not */
-    int64_t reported_sent = -1; /* libtrace's count of events sent before this batch */
+    store_report report = {-1, -1}; /* libtrace's own totals, if the batch has them */
     int crashed = 0;
     for (uint32_t i = 0; i < b->hdr.event_count; i++) {
         const wire_event *e = &b->events[i];
         if (store_is_overhead(e)) {
             store_overhead(s, b, trace, e);
-            if (reported_sent < 0) reported_sent = store_reported_sent(e);
+            if (report.sent < 0) store_read_report(e, &report);
             continue;
         }
         if (!store_is_crash(e)) received += e->count ? e->count : 1;
@@ -464,7 +482,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     sqlite3_bind_int64(st, 4, max_ts ? max_ts : 0);
     sqlite3_bind_int64(st, 5, min_ts != INT64_MAX ? min_ts : INT64_MAX);
     store_step(s, ST_TRACE_UPDATE);
-    store_producer(s, b, trace_id, represented, received, reported_sent);
+    store_producer(s, b, trace_id, represented, received, &report);
     atomic_fetch_add(&g_stats.events_stored, stored);
     if (crashed) {
         sqlite3_bind_int64(s->st[ST_TRACE_CRASH], 1, trace_id);

@@ -85,7 +85,9 @@ CREATE INDEX IF NOT EXISTS idx_snapshots_agent_time ON snapshots(agent_id, ts);
 
 -- Each libtrace process that sent batches: loss is visible here, never
 -- silent. seq_gaps counts batches that never arrived; dropped_reported
--- the events the producer itself counted as lost; lost_in_transit the
+-- the events the producer itself counted as lost (the batch headers'
+-- counts, raised to the totals in its reports when a batch that carried
+-- some was lost on the way); lost_in_transit the
 -- events of batches that left the producer but never arrived (a collector
 -- killed or stopped with batches in its buffers): libtrace's periodic and
 -- final system.overhead report says how many events it had sent, and

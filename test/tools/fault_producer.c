@@ -20,7 +20,8 @@
  *
  * Usage: fault-producer [--rate EVENTS_PER_S] [--progress K]
  *                       [--crash abort|segv --after N] [--max-seconds S]
- *   --progress K   print "recorded N" after every K events
+ *   --progress K   print "recorded N sent S" after every K events (S:
+ *                  libtrace's count of events handed to ZeroMQ)
  *   --crash        record N events, print "recorded N", then die of
  *                  SIGABRT (abort()) or SIGSEGV (a write to a read-only page)
  *   --max-seconds  stop as if told to after S seconds (600): a producer
@@ -178,7 +179,12 @@ int main(int argc, char **argv) {
         if (ns > p.max_ns) p.max_ns = ns;
 
         if (progress && seq % progress == 0) {
-            printf("recorded %llu\n", (unsigned long long)seq);
+            /* what libtrace had handed to ZeroMQ by now: all of it must
+             * survive a kill -9 of this process */
+            trace_stats st;
+            trace_get_stats(&st);
+            printf("recorded %llu sent %llu\n", (unsigned long long)seq,
+                   (unsigned long long)st.sent);
             fflush(stdout);
         }
         if (crash && seq == after) {
