@@ -309,3 +309,24 @@ test('CURVE: an agent with the collector key delivers; without it or with a wron
   assert.match(berr, /no 40-character Z85 secret key/);
   report('curve', { keyedStored: good.sent, plainRefusedStored: 0, wrongKeyStored: 0, listedStored: listed.sent, unlistedStored: 0 });
 });
+
+test('a database made before lost-in-transit accounting gets its columns and keeps its rows', async (t) => {
+  const db = join(tempDir(t), 'old.db');
+  // the producers table as it was before received / lost_in_transit
+  execFileSync('sqlite3', [db, `CREATE TABLE producers (id INTEGER PRIMARY KEY, trace_id INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+    batches INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,
+    dropped_reported INTEGER NOT NULL DEFAULT 0, seq_gaps INTEGER NOT NULL DEFAULT 0,
+    finished INTEGER NOT NULL DEFAULT 0) STRICT;
+    INSERT INTO producers(id, trace_id, first_seen, last_seen, last_seq, events) VALUES (7, 1, 1, 1, 3, 42);`]);
+  const c = await startCollector(t, { db, ui: null });
+  const p = startProducer(t, c.ingest, ['--rate', '2000']);
+  const trace = await p.trace();
+  await sleep(500);
+  const r = await p.stop();
+  await waitFor(() => stored(db, trace).finished === 1, { what: 'the final batch' });
+  const s = stored(db, trace);
+  assert.equal(s.events + s.dropped + s.lostInTransit, r.recorded);
+  assert.deepEqual(sql(db, 'SELECT events, received, lost_in_transit FROM producers WHERE id = 7'), [{ events: 42, received: 0, lost_in_transit: 0 }]);
+  assert.equal(await c.stop(), 0);
+});
