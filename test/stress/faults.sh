@@ -40,7 +40,7 @@ if (k) {
 }
 for (const how of ['abort', 'segv']) {
   const a = by[`agent-${how}`];
-  if (a) out.push(`| agent ${how === 'abort' ? 'abort() (SIGABRT)' : 'NULL write (SIGSEGV)'} after ${a.recordedBeforeCrash} events | events stored; trace status | ${a.stored} stored, ${a.lost} lost; ${a.status} |`);
+  if (a) out.push(`| agent ${how === 'abort' ? 'abort() (SIGABRT)' : 'write to a read-only page (SIGSEGV)'} after ${a.recordedBeforeCrash} events | events stored; trace status | ${a.stored} stored, ${a.lost} lost; ${a.status} |`);
 }
 const q = by['agent-kill9'];
 if (q) out.push(`| agent kill -9 while recording 2000 events/s | events that had left it, stored; events lost (those not yet flushed) | ${q.sentBeforeKill} of ${q.sentBeforeKill} stored; lost ≤ ${q.lostAtMost} (unflushed at the last report: ${q.unflushedAtKill}) |`);
