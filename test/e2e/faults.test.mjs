@@ -318,7 +318,7 @@ test('a database made before lost-in-transit accounting gets its columns and kee
     batches INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,
     dropped_reported INTEGER NOT NULL DEFAULT 0, seq_gaps INTEGER NOT NULL DEFAULT 0,
     finished INTEGER NOT NULL DEFAULT 0) STRICT;
-    INSERT INTO producers(id, trace_id, first_seen, last_seen, last_seq, events) VALUES (7, 1, 1, 1, 3, 42);`]);
+    INSERT INTO producers(id, trace_id, first_seen, last_seen, last_seq, events) VALUES (7, 99, 1, 1, 3, 42);`]);
   const c = await startCollector(t, { db, ui: null });
   const p = startProducer(t, c.ingest, ['--rate', '2000']);
   const trace = await p.trace();
