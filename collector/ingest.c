@@ -29,6 +29,7 @@ struct ingest {
     int zap_running;
     uint8_t (*allowed)[32];
     size_t nallowed;
+    uint64_t refused; /* ZAP thread only */
 };
 
 /* ---- CURVE keys ----
@@ -195,7 +196,12 @@ static void ingest_zap_one(ingest *in) {
         zmq_send(in->zap, "", 0, 0);           /* metadata */
     }
     if (!ok) {
-        log_msg("warn", "ingest: refused a CURVE client whose key is not allowed (%s)", who);
+        /* a refused agent retries every 100 ms: log the first few and then
+         * a sample, so one misconfigured agent cannot flood the log */
+        uint64_t n = ++in->refused;
+        if (n <= 10 || n % 1000 == 0)
+            log_msg("warn", "ingest: refused a CURVE client whose key is not allowed (%s; refusal #%llu)",
+                    who, (unsigned long long)n);
     } else {
         log_msg("debug", "ingest: CURVE client %s admitted", who);
     }

@@ -295,7 +295,7 @@ test('CURVE: an agent with the collector key delivers; without it or with a wron
     assert.equal(r.sent, 0);
     assert.equal(count(db2, r.trace), 0, 'an unlisted key stores nothing');
   }
-  assert.match(c2.stderr(), new RegExp(`refused a CURVE client whose key is not allowed \\(${stranger.pub.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+  assert.match(c2.stderr(), new RegExp(`refused a CURVE client whose key is not allowed \\(${stranger.pub.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; refusal #\\d+\\)`));
   assert.equal((await getJson(`${c2.url}/healthz`)).body.status, 'ok');
   assert.equal(await c2.stop(), 0);
 
