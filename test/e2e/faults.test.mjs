@@ -128,9 +128,11 @@ test(`collector down for ${DOWN_S} s while an agent works: hot path as fast, mem
   assert.ok(s.lostInTransit === 0 || s.gaps > 0);
   assert.equal(s.events + s.dropped + s.lostInTransit, r.recorded, 'recorded = stored + reported dropped (+ counted lost in transit)');
   // the hot path does not notice: no blocking, no growth
-  // (two phases with the collector up are the control: this machine is shared)
+  // (two phases with the collector up are the control: this machine is
+  // shared. A call that waited on the network would take milliseconds;
+  // the margin is for scheduling noise, not for that.)
   const upP99 = Math.max(up.p99, again.p99);
-  assert.ok(down.p99 <= 2 * upP99 + 300, `p99 while down ${down.p99} ns vs up ${up.p99} / ${again.p99} ns`);
+  assert.ok(down.p99 <= 3 * upP99 + 1000, `p99 while down ${down.p99} ns vs up ${up.p99} / ${again.p99} ns`);
   assert.ok(down.rssMaxKb <= up.rssKb + 2048, `RSS while down ${down.rssMaxKb} KB vs ${up.rssKb} KB before`);
   assert.ok(again.rssMaxKb <= up.rssKb + 2048, `RSS after ${again.rssMaxKb} KB vs ${up.rssKb} KB before`);
   assert.equal(await c.stop(), 0);
