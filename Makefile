@@ -27,7 +27,7 @@ CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null)
 CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 
 LIB_SRC  := libtrace/trace.c libtrace/ring.c libtrace/flusher.c libtrace/sampler.c libtrace/format.c \
-            libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c wire/wire.c
+            libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c libtrace/crash.c wire/wire.c
 COLL_SRC := collector/main.c collector/ingest.c collector/store.c collector/stream.c \
             collector/api.c collector/db.c collector/json.c collector/jw.c collector/smap.c \
             collector/log.c collector/query.c collector/params.c wire/wire.c
@@ -117,7 +117,7 @@ test:
 	$(MAKE) fuzz-targets
 	bash test/run.sh
 
-unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject $(BUILD)/bin/wire-flood
+unit-tests: $(UNIT_TESTS) $(BUILD)/bin/wire-inject $(BUILD)/bin/wire-flood $(BUILD)/bin/fault-producer
 
 # the collector's parsers of client input, without a server
 $(BUILD)/test/params: test/unit/params.c test/unit/check.h $(BUILD)/obj/coll/collector/params.o
@@ -131,7 +131,12 @@ $(BUILD)/bin/wire-inject: test/tools/wire_inject.c $(BUILD)/lib/libtrace.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
 
 # ---- long runs: minutes of load (test/stress/) ----
-stress: lib collector $(BUILD)/bin/wire-flood test/node_modules/.package-lock.json
+# the long runs, minutes each: faults (collector down, kill -9, crashes)
+# and load (1000 WebSocket clients)
+stress:
+	bash scripts/deps.sh test
+	$(MAKE) all unit-tests test/node_modules/.package-lock.json
+	bash test/stress/faults.sh
 	bash test/stress/load.sh
 
 # ---- fuzzing (libFuzzer, clang): fuzz/README.md ----
@@ -155,6 +160,11 @@ fuzz: fuzz-targets
 
 # garbage and sustained load for the hostile and load tests
 $(BUILD)/bin/wire-flood: test/tools/wire_flood.c $(BUILD)/lib/libtrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
+
+# the agent of the fault tests: numbered events, timed calls, crashes on demand
+$(BUILD)/bin/fault-producer: test/tools/fault_producer.c $(BUILD)/lib/libtrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libtrace.a $(LDSAN) $(ZMQ_LIBS) $(LZ4_LIBS)
 

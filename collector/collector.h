@@ -154,7 +154,18 @@ void store_close(store *st); /* commits everything submitted */
 
 /* ingest.c */
 typedef struct ingest ingest;
-ingest *ingest_start(const char *endpoint, store *st, char *bound,
+/* CURVE on the ingest socket (NULL or secret_key[0] == 0: plain TCP).
+ * allowed: client public keys (Z85), nallowed 0 = any client that
+ * completes the handshake, i.e. knows the server's public key. */
+typedef struct ingest_curve {
+    char secret_key[41];
+    char (*allowed)[41];
+    size_t nallowed;
+} ingest_curve;
+int ingest_curve_load(ingest_curve *c, const char *secret_file,
+                      const char *allowed_file, char *err, size_t errlen);
+void ingest_curve_free(ingest_curve *c);
+ingest *ingest_start(const char *endpoint, const ingest_curve *curve, store *st, char *bound,
                      size_t boundlen, char *err, size_t errlen);
 void ingest_stop(ingest *in); /* everything received is submitted */
 

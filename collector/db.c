@@ -30,6 +30,27 @@ void db_configure_library(void) {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Columns added to schema.sql after databases were made: CREATE TABLE IF
+ * NOT EXISTS leaves an old table as it was, so add what it lacks. */
+static int db_migrate(sqlite3 *db, char *err, size_t errlen) {
+    static const char *const add[][2] = {
+        {"received", "ALTER TABLE producers ADD COLUMN received INTEGER NOT NULL DEFAULT 0"},
+        {"lost_in_transit", "ALTER TABLE producers ADD COLUMN lost_in_transit INTEGER NOT NULL DEFAULT 0"},
+    };
+    for (size_t i = 0; i < sizeof add / sizeof *add; i++) {
+        sqlite3_stmt *st = NULL;
+        int have = 0;
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('producers') WHERE name = ?1",
+                               -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, add[i][0], -1, SQLITE_STATIC);
+            have = sqlite3_step(st) == SQLITE_ROW;
+        }
+        sqlite3_finalize(st);
+        if (!have && db_exec(db, add[i][1], err, errlen)) return -1;
+    }
+    return 0;
+}
+
 sqlite3 *db_open_writer(const char *path, char *err, size_t errlen) {
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db,
@@ -50,7 +71,7 @@ sqlite3 *db_open_writer(const char *path, char *err, size_t errlen) {
                     "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192;"
                     "PRAGMA wal_autocheckpoint=0;",
                 err, errlen) ||
-        db_exec(db, schema_sql, err, errlen)) {
+        db_exec(db, schema_sql, err, errlen) || db_migrate(db, err, errlen)) {
         sqlite3_close(db);
         return NULL;
     }

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "collector.h"
 
@@ -28,6 +29,7 @@ coll_stats g_stats;
 
 typedef struct options {
     const char *ingest, *listen, *db, *ui, *token;
+    const char *curve_key_file, *curve_clients_file;
     retention keep;
     int max_clients;
 } options;
@@ -51,11 +53,31 @@ static void usage(FILE *out) {
             "                     D: a number with s, m, h or d (0 = keep forever / never)\n"
             "  --log-level L      error, warn, info or debug     [$TRACE_LOG_LEVEL, info]\n"
             "  --max-clients N    WebSocket connections at once  [$TRACE_MAX_CLIENTS, 1000]\n"
+            "  --curve-secret-key-file F  encrypt ingest with CURVE; F holds the\n"
+            "                     collector's secret key                [$TRACE_CURVE_SECRET_KEY_FILE, none]\n"
+            "  --curve-allowed-clients F  with CURVE, admit only the client public\n"
+            "                     keys listed in F, one per line         [$TRACE_CURVE_ALLOWED_CLIENTS, none]\n"
+            "                     (without it: any agent that has the collector's\n"
+            "                     public key in TRACE_CURVE_SERVER_KEY)\n"
+            "  --curve-keygen     print a new keypair (public-key / secret-key lines:\n"
+            "                     a key file for the collector, or an agent's\n"
+            "                     TRACE_CURVE_PUBLIC_KEY / TRACE_CURVE_SECRET_KEY) and exit\n"
             "  --quiet            no periodic status line\n"
             "  --help             this text\n"
             "When ready, prints one line on stdout:\n"
             "  trace-collector ready http=HOST:PORT ingest=ENDPOINT\n",
             *TRACE_DEFAULT_UI_DIR ? TRACE_DEFAULT_UI_DIR : "none");
+}
+
+static int curve_keygen(void) {
+    char pub[41], sec[41];
+    if (zmq_curve_keypair(pub, sec)) {
+        fprintf(stderr, "trace-collector: no CURVE in this libzmq: %s\n", zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    printf("# CURVE keypair (Z85). Keep the secret-key line secret.\n"
+           "public-key %s\nsecret-key %s\n", pub, sec);
+    return 0;
 }
 
 static const char *env_or(const char *name, const char *dflt) {
@@ -109,6 +131,8 @@ static int parse_options(int argc, char **argv, options *o) {
     o->db = env_or("TRACE_DB", "traces.db");
     o->ui = env_or("TRACE_UI_DIR", TRACE_DEFAULT_UI_DIR);
     o->token = env_or("TRACE_TOKEN", NULL);
+    o->curve_key_file = env_or("TRACE_CURVE_SECRET_KEY_FILE", NULL);
+    o->curve_clients_file = env_or("TRACE_CURVE_ALLOWED_CLIENTS", NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **dst = !strcmp(a, "--ingest") ? &o->ingest
@@ -116,10 +140,14 @@ static int parse_options(int argc, char **argv, options *o) {
                            : !strcmp(a, "--db")     ? &o->db
                            : !strcmp(a, "--ui")     ? &o->ui
                            : !strcmp(a, "--token")  ? &o->token
+                           : !strcmp(a, "--curve-secret-key-file") ? &o->curve_key_file
+                           : !strcmp(a, "--curve-allowed-clients") ? &o->curve_clients_file
                                                     : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             exit(0);
+        } else if (!strcmp(a, "--curve-keygen")) {
+            exit(curve_keygen());
         } else if (!strcmp(a, "--quiet")) {
             g_quiet = 1;
         } else if (!strcmp(a, "--log-level") && i + 1 < argc) {
@@ -203,21 +231,29 @@ int main(int argc, char **argv) {
 
     char err[512] = "", http[128] = "", ingest_ep[256] = "";
     int rc = 1;
+    ingest_curve curve;
+    if (ingest_curve_load(&curve, o.curve_key_file, o.curve_clients_file, err, sizeof err)) {
+        fprintf(stderr, "trace-collector: %s\n", err);
+        return 2;
+    }
     store *st = store_open(o.db, NULL, err, sizeof err);
     api *a = st ? api_start(o.listen, o.ui, o.token, o.db, o.max_clients, http, sizeof http, err, sizeof err) : NULL;
     stream *sm = a ? stream_create(api_context(a), api_pool(a), o.token, o.max_clients) : NULL;
     if (sm) store_set_stream(st, sm);
     if (a) api_set_store(a, st);
     if (st) store_set_retention(st, &o.keep);
-    ingest *in = sm ? ingest_start(o.ingest, st, ingest_ep, sizeof ingest_ep, err, sizeof err) : NULL;
+    ingest *in = sm ? ingest_start(o.ingest, &curve, st, ingest_ep, sizeof ingest_ep, err, sizeof err) : NULL;
     if (!in) {
         fprintf(stderr, "trace-collector: %s\n", *err ? err : "start-up failed");
         goto out;
     }
     printf("trace-collector ready http=%s ingest=%s\n", http, ingest_ep);
     fflush(stdout);
-    log_msg("info", "db=%s ui=%s auth=%s", o.db, o.ui && *o.ui ? o.ui : "(none)",
-            o.token ? "token" : "none");
+    log_msg("info", "db=%s ui=%s auth=%s ingest=%s", o.db, o.ui && *o.ui ? o.ui : "(none)",
+            o.token ? "token" : "none",
+            !curve.secret_key[0] ? "plain"
+            : curve.nallowed     ? "curve, listed clients only"
+                                 : "curve, any client with the server key");
 
     for (;;) {
         struct timespec every = {5, 0};
@@ -236,6 +272,7 @@ out:
     api_stop(a);
     stream_destroy(sm);
     mg_exit_library();
+    ingest_curve_free(&curve);
     if (rc == 0)
         log_msg("info", "stopped: %llu events stored",
                 (unsigned long long)atomic_load(&g_stats.events_stored));

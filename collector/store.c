@@ -34,7 +34,7 @@ enum {
     ST_TRACE_INSERT, ST_TRACE_FIND, ST_TRACE_UPDATE, ST_TRACE_END,
     ST_TRACE_SUMMARY, ST_AGENT_INSERT, ST_AGENT_FIND, ST_AGENT_TYPE,
     ST_AGENT_COUNT, ST_TYPE_INSERT, ST_TYPE_FIND, ST_EVENT_INSERT, ST_SNAPSHOT_INSERT, ST_PRODUCER_GET,
-    ST_PRODUCER_PUT, ST_PRODUCERS_OPEN, ST_METRIC_INSERT, ST_COUNT
+    ST_PRODUCER_PUT, ST_PRODUCERS_OPEN, ST_METRIC_INSERT, ST_TRACE_CRASH, ST_COUNT
 };
 
 static const char *store_sql[ST_COUNT] = {
@@ -45,11 +45,16 @@ static const char *store_sql[ST_COUNT] = {
     [ST_TRACE_UPDATE] =
         "UPDATE traces SET event_count = event_count + ?2, "
         "error_count = error_count + ?3, last_time = max(last_time, ?4), "
-        "start_time = min(start_time, ?5), status = 'active', end_time = NULL "
+        "start_time = min(start_time, ?5), "
+        /* a crash ends a trace in error for good (ST_TRACE_CRASH) */
+        "status = iif(status = 'error', 'error', 'active'), "
+        "end_time = iif(status = 'error', end_time, NULL) "
         "WHERE id = ?1",
     [ST_TRACE_END] =
         "UPDATE traces SET status = 'completed', end_time = last_time "
-        "WHERE id = ?1",
+        "WHERE id = ?1 AND status != 'error'",
+    [ST_TRACE_CRASH] =
+        "UPDATE traces SET status = 'error', end_time = last_time WHERE id = ?1",
     [ST_TRACE_SUMMARY] = "SELECT " TRACE_COLUMNS " FROM traces t WHERE t.id = ?1",
     [ST_AGENT_INSERT] = "INSERT INTO agents(trace_id, name) VALUES(?1, ?2) "
                         "ON CONFLICT(trace_id, name) DO NOTHING",
@@ -68,15 +73,16 @@ static const char *store_sql[ST_COUNT] = {
         "INSERT INTO snapshots(trace_id, ts, agent_id, state_type, "
         "state_data, raw_size, checksum, size_bytes) "
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-    [ST_PRODUCER_GET] = "SELECT last_seq FROM producers WHERE id = ?1",
+    [ST_PRODUCER_GET] = "SELECT last_seq, received FROM producers WHERE id = ?1",
     [ST_PRODUCER_PUT] =
         "INSERT INTO producers(id, trace_id, first_seen, last_seen, last_seq, "
-        "batches, events, dropped_reported, seq_gaps, finished) "
-        "VALUES(?1, ?2, ?3, ?3, ?4, 1, ?5, ?6, ?7, ?8) "
+        "batches, events, dropped_reported, seq_gaps, finished, received, lost_in_transit) "
+        "VALUES(?1, ?2, ?3, ?3, ?4, 1, ?5, max(?6, ?11), ?7, ?8, ?9, max(?10, 0)) "
         "ON CONFLICT(id) DO UPDATE SET last_seen = ?3, "
         "last_seq = max(last_seq, ?4), batches = batches + 1, "
-        "events = events + ?5, dropped_reported = dropped_reported + ?6, "
-        "seq_gaps = seq_gaps + ?7, finished = ?8",
+        "events = events + ?5, dropped_reported = max(dropped_reported + ?6, ?11), "
+        "seq_gaps = seq_gaps + ?7, finished = ?8, received = received + ?9, "
+        "lost_in_transit = max(lost_in_transit, ?10)",
     [ST_METRIC_INSERT] =
         "INSERT INTO metrics(ts, metric_type, value, unit, metadata) "
         "VALUES(?1, 'tracing.overhead', coalesce(json_extract(?2, '$.hotPathUs'), 0), "
@@ -275,6 +281,39 @@ static int store_is_overhead(const wire_event *e) {
            e->metadata.p;
 }
 
+/* libtrace's last word from a process dying of a signal (crash.c). */
+static int store_is_crash(const wire_event *e) {
+    return e->agent.n == 8 && !memcmp(e->agent.p, "libtrace", 8) &&
+           e->type.n == 12 && !memcmp(e->type.p, "system.crash", 12);
+}
+
+/* What a system.overhead report (selfmon.c) says of loss, as totals:
+ * sent, the events libtrace had put in batches ZeroMQ accepted before the
+ * batch that carries the report; dropped, every event it had dropped so
+ * far. Header deltas alone miss the drops reported by a batch that was
+ * then lost in transit; the totals do not. -1: not in the report. */
+typedef struct store_report {
+    int64_t sent, dropped;
+} store_report;
+
+static int64_t store_json_count(const cJSON *o, const char *name) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : -1;
+}
+
+static void store_read_report(const wire_event *e, store_report *r) {
+    cJSON *m = cJSON_ParseWithLength(e->metadata.p, e->metadata.n);
+    r->sent = store_json_count(m, "sent");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "dropped");
+    static const char *const why[] = {"ringFull", "transport", "tooLarge", "invalid"};
+    r->dropped = cJSON_IsObject(d) ? 0 : -1;
+    for (size_t i = 0; i < sizeof why / sizeof *why && r->dropped >= 0; i++) {
+        int64_t n = store_json_count(d, why[i]);
+        r->dropped = n < 0 ? -1 : r->dropped + n;
+    }
+    cJSON_Delete(m);
+}
+
 static void store_overhead(store *s, const wire_batch *b, const char *trace,
                            const wire_event *e) {
     char producer[20];
@@ -345,10 +384,21 @@ static int64_t store_event(store *s, int64_t trace_id, int64_t agent_id,
 
 /* Sequence bookkeeping per producer: gaps are batches that never came. */
 static void store_producer(store *s, const wire_batch *b, int64_t trace_id,
-                           uint64_t stored) {
+                           uint64_t stored, uint64_t received, const store_report *rep) {
+    int64_t reported_sent = rep->sent;
     const wire_header *h = &b->hdr;
-    sqlite3_bind_int64(s->st[ST_PRODUCER_GET], 1, (int64_t)h->producer_id);
-    int64_t last = store_step_int(s, ST_PRODUCER_GET, 0);
+    sqlite3_stmt *get = s->st[ST_PRODUCER_GET];
+    sqlite3_bind_int64(get, 1, (int64_t)h->producer_id);
+    int64_t last = 0, received_before = 0;
+    if (sqlite3_step(get) == SQLITE_ROW) {
+        last = sqlite3_column_int64(get, 0);
+        received_before = sqlite3_column_int64(get, 1);
+    }
+    sqlite3_reset(get);
+    sqlite3_clear_bindings(get);
+    /* the producer had sent reported_sent events before this batch; what
+     * of them never came was lost on the way (batches are in order) */
+    int64_t lost = reported_sent >= 0 ? reported_sent - received_before : -1;
     uint64_t gaps = (int64_t)h->sequence > last + 1 ? h->sequence - (uint64_t)last - 1 : 0;
     if ((int64_t)h->sequence <= last)
         log_msg("warn", "producer %016llx: batch %llu again or out of order",
@@ -364,7 +414,13 @@ static void store_producer(store *s, const wire_batch *b, int64_t trace_id,
     sqlite3_bind_int64(st, 6, (int64_t)dropped);
     sqlite3_bind_int64(st, 7, (int64_t)gaps);
     sqlite3_bind_int(st, 8, (h->flags & WIRE_FLAG_FINAL) != 0);
+    sqlite3_bind_int64(st, 9, (int64_t)received);
+    sqlite3_bind_int64(st, 10, lost);
+    sqlite3_bind_int64(st, 11, rep->dropped);
     store_step(s, ST_PRODUCER_PUT);
+    if (lost > 0 && (gaps || (h->flags & WIRE_FLAG_FINAL)))
+        log_msg("warn", "producer %016llx: %lld event(s) sent but never received so far",
+                (unsigned long long)h->producer_id, (long long)lost);
     atomic_fetch_add(&g_stats.events_dropped_reported, dropped);
     atomic_fetch_add(&g_stats.seq_gaps, gaps);
     if (gaps)
@@ -385,12 +441,17 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     jw msg = {0}; /* the trace_event message, begun at the first event */
     int64_t errors = 0, max_ts = 0, min_ts = INT64_MAX, last_seq = 0;
     uint64_t stored = 0, represented = 0; /* rows; events with merged repeats */
+    uint64_t received = 0;     /* the producer's events, stored or not */
+    store_report report = {-1, -1}; /* libtrace's own totals, if the batch has them */
+    int crashed = 0;
     for (uint32_t i = 0; i < b->hdr.event_count; i++) {
         const wire_event *e = &b->events[i];
         if (store_is_overhead(e)) {
             store_overhead(s, b, trace, e);
+            if (report.sent < 0) store_read_report(e, &report);
             continue;
         }
+        if (!store_is_crash(e)) received += e->count ? e->count : 1;
         int64_t agent_id = store_agent_id(s, trace_id, e->agent);
         if (agent_id < 0) continue;
         if ((int64_t)e->ts_us > max_ts) max_ts = (int64_t)e->ts_us;
@@ -407,6 +468,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
         if (type_id < 0) continue;
         if (e->type.n == 13 && !memcmp(e->type.p, "agent.created", 13))
             store_agent_type(s, agent_id, e);
+        if (store_is_crash(e)) crashed = 1;
         int64_t seq = store_event(s, trace_id, agent_id, type_id, e);
         if (seq < 0) continue;
         stored++;
@@ -430,8 +492,15 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     sqlite3_bind_int64(st, 4, max_ts ? max_ts : 0);
     sqlite3_bind_int64(st, 5, min_ts != INT64_MAX ? min_ts : INT64_MAX);
     store_step(s, ST_TRACE_UPDATE);
-    store_producer(s, b, trace_id, represented);
+    store_producer(s, b, trace_id, represented, received, &report);
     atomic_fetch_add(&g_stats.events_stored, stored);
+    if (crashed) {
+        sqlite3_bind_int64(s->st[ST_TRACE_CRASH], 1, trace_id);
+        store_step(s, ST_TRACE_CRASH);
+        log_msg("warn", "trace %s: producer %016llx crashed; trace status error", trace,
+                (unsigned long long)b->hdr.producer_id);
+        pending_add(pub, store_trace_message(s, "trace_end", trace_id, trace));
+    }
 
     if (msg.n && !msg.oom) {
         char tail[96];
@@ -443,7 +512,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
     }
     if (msg.n && !msg.oom) pending_add(pub, msg.p); /* pub owns it now */
     else jw_free(&msg);
-    if (b->hdr.flags & WIRE_FLAG_FINAL) {
+    if ((b->hdr.flags & WIRE_FLAG_FINAL) && !crashed) {
         sqlite3_bind_int64(s->st[ST_PRODUCERS_OPEN], 1, trace_id);
         if (store_step_int(s, ST_PRODUCERS_OPEN, 1) == 0) {
             sqlite3_bind_int64(s->st[ST_TRACE_END], 1, trace_id);
@@ -730,6 +799,10 @@ static void *store_checkpointer(void *arg) {
         sqlite3_close(db);
         return NULL;
     }
+    /* a connection learns that the file is in WAL mode on its first read;
+     * until then sqlite3_wal_checkpoint_v2() returns OK and copies nothing,
+     * and the WAL grows without bound (812 MB in a 20-kill stress run) */
+    sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
     for (;;) {
         pthread_mutex_lock(&s->lock);
         int stop = s->stopping;

@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "../wire/wire.h"
@@ -265,9 +267,44 @@ static void fl_observe_rate(flusher *f, uint64_t taken, uint64_t since_ms) {
                          : 0.7 * f->rate_per_ms + 0.3 * now_rate;
 }
 
+/* A thread is dying of a fatal signal (crash.c): everything the rings
+ * hold and a system.crash event go out as the final batch, and the socket
+ * is closed with a linger so ZeroMQ writes them before the process dies.
+ * This runs on the flusher thread, never in the handler. */
+static void fl_crash(flusher *f, int sig) {
+    uint64_t budget = tr.cfg.crash_flush_ms;
+    f->final_phase = 1;
+    f->deadline_ms = tr_mono_ms() + budget / 2;
+    fl_drain(f);
+    fl_overhead(f, 1); /* its "sent" lets the collector count what went missing */
+    char meta[96];
+    snprintf(meta, sizeof meta, "{\"signal\":%d,\"name\":\"%s\",\"pid\":%ld}", sig,
+             tr_crash_signame(sig), (long)getpid());
+    char msg[64];
+    snprintf(msg, sizeof msg, "process crashed: %s", tr_crash_signame(sig));
+    wire_event ev = {0};
+    ev.agent = (wire_str){"libtrace", 8};
+    ev.type = (wire_str){"system.crash", 12};
+    ev.message = (wire_str){msg, (uint32_t)strlen(msg)};
+    ev.metadata = (wire_str){meta, (uint32_t)strlen(meta)};
+    ev.ts_us = tr_now_us();
+    ev.count = 1;
+    ev.level = TRACE_ERROR;
+    if (wire_encoder_add(&f->enc, &ev) == 0) f->selfmon_events++;
+    fl_flush(f, 1);
+    uint64_t now = tr_mono_ms(), end = f->deadline_ms + budget / 4;
+    int linger = now >= end ? 0 : (int)(end - now);
+    zmq_setsockopt(tr.zsock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(tr.zsock);
+    zmq_ctx_term(tr.zctx); /* returns once the batch is written or linger ends */
+    tr.zsock = tr.zctx = NULL;
+    atomic_store(&tr.crash_done, 1);
+}
+
 static void *fl_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "trace-flusher"); /* for top, perf, gdb */
+    atomic_store(&tr.flusher_tid, (int)syscall(SYS_gettid));
     flusher f;
     memset(&f, 0, sizeof f);
     wire_encoder_init(&f.enc);
@@ -277,6 +314,12 @@ static void *fl_main(void *arg) {
     f.last_send_ms = tr_mono_ms();
     uint64_t last_drain = f.last_send_ms;
     while (!atomic_load(&tr.stopping)) {
+        int sig = atomic_load(&tr.crash_sig);
+        if (sig) {
+            fl_crash(&f, sig);
+            /* the process is about to die; nobody joins us */
+            return NULL;
+        }
         tr_clock_refresh(0);
         tr_sampler_tick();
         fl_overhead(&f, 0);

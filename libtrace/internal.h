@@ -43,6 +43,8 @@ typedef struct tracer {
     _Atomic uint64_t sent, batches, dropped_transport; /* flusher writes */
     _Atomic uint64_t span_seq;
     double cpu_share; /* flusher: the process's CPU use, last second */
+    /* crash.c: a handler publishes the signal, the flusher answers */
+    _Atomic int crash_sig, crash_done, flusher_tid;
 } tracer;
 
 extern tracer tr;
@@ -101,6 +103,11 @@ void tr_rng_seed(void); /* this thread's draws */
 /* selfmon.c */
 void tr_selfmon_init(void);
 int tr_selfmon_due(char *buf, size_t cap, int force); /* flusher only */
+
+/* crash.c */
+void tr_crash_install(void);
+void tr_crash_uninstall(void);
+const char *tr_crash_signame(int sig);
 
 /* flusher.c */
 int tr_flusher_start(void);

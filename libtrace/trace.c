@@ -109,6 +109,18 @@ void trace_config_from_env(trace_config *cfg) {
     tr_default_trace_id(cfg->trace_id, sizeof cfg->trace_id);
     tr_env_str("TRACE_ID", cfg->trace_id, sizeof cfg->trace_id);
     tr_env_str("TRACE_SESSION_ID", cfg->session_id, sizeof cfg->session_id);
+    cfg->crash_handler = tr_env_bool("TRACE_CRASH_HANDLER", 1);
+    cfg->crash_flush_ms = 1000;
+    tr_env_uint("TRACE_CRASH_FLUSH_MS", &cfg->crash_flush_ms, 10, 10000);
+    tr_env_str("TRACE_CURVE_SERVER_KEY", cfg->curve_server_key, sizeof cfg->curve_server_key);
+    tr_env_str("TRACE_CURVE_PUBLIC_KEY", cfg->curve_public_key, sizeof cfg->curve_public_key);
+    tr_env_str("TRACE_CURVE_SECRET_KEY", cfg->curve_secret_key, sizeof cfg->curve_secret_key);
+}
+
+/* A Z85 CURVE key: exactly 40 characters that decode to 32 bytes. */
+static int tr_z85_key_ok(const char *k) {
+    uint8_t raw[32];
+    return strnlen(k, 41) == 40 && zmq_z85_decode(raw, k) != NULL;
 }
 
 static int tr_config_check(const trace_config *c) {
@@ -132,6 +144,21 @@ static int tr_config_check(const trace_config *c) {
         why = "overhead_interval_ms must be at most 3600000";
     else if (!memchr(c->filters, 0, sizeof c->filters))
         why = "filters is not terminated";
+    else if (c->crash_flush_ms > 10000)
+        why = "crash_flush_ms must be at most 10000 (0: the default)";
+    else if (!memchr(c->curve_server_key, 0, sizeof c->curve_server_key) ||
+             !memchr(c->curve_public_key, 0, sizeof c->curve_public_key) ||
+             !memchr(c->curve_secret_key, 0, sizeof c->curve_secret_key))
+        why = "a CURVE key is not terminated";
+    else if (c->curve_server_key[0] && !tr_z85_key_ok(c->curve_server_key))
+        why = "curve_server_key (TRACE_CURVE_SERVER_KEY) is not a 40-character Z85 key";
+    else if (!c->curve_public_key[0] != !c->curve_secret_key[0])
+        why = "curve_public_key and curve_secret_key go together";
+    else if (c->curve_public_key[0] && (!tr_z85_key_ok(c->curve_public_key) ||
+                                        !tr_z85_key_ok(c->curve_secret_key)))
+        why = "curve_public_key / curve_secret_key are not 40-character Z85 keys";
+    else if (c->curve_public_key[0] && !c->curve_server_key[0])
+        why = "a CURVE client keypair needs curve_server_key";
     if (why) fprintf(stderr, "libtrace: invalid configuration: %s\n", why);
     return why ? -1 : 0;
 }
@@ -464,6 +491,26 @@ static void tr_wait_connected(void *monitor, int ms) {
     }
 }
 
+/* CURVE client options, before connect. Without a keypair of its own the
+ * agent makes one per trace_init(): enough for a collector that admits any
+ * client knowing its key, and nothing secret to store. */
+static int tr_transport_curve(void *sock) {
+    const trace_config *c = &tr.cfg;
+    if (!c->curve_server_key[0]) return 0;
+    char pub[41], sec[41];
+    if (c->curve_public_key[0]) {
+        memcpy(pub, c->curve_public_key, sizeof pub);
+        memcpy(sec, c->curve_secret_key, sizeof sec);
+    } else if (zmq_curve_keypair(pub, sec)) {
+        return -1;
+    }
+    int rc = zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, c->curve_server_key, 40) ||
+             zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40) ||
+             zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, 40);
+    memset(sec, 0, sizeof sec);
+    return rc ? -1 : 0;
+}
+
 static int tr_transport_open(void) {
     tr.zctx = zmq_ctx_new();
     if (!tr.zctx) return -1;
@@ -483,7 +530,7 @@ static int tr_transport_open(void) {
             monitor = NULL;
         }
     }
-    if (!tr.zsock ||
+    if (!tr.zsock || tr_transport_curve(tr.zsock) ||
         zmq_setsockopt(tr.zsock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(tr.zsock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) ||
         zmq_setsockopt(tr.zsock, ZMQ_LINGER, &linger, sizeof linger) ||
@@ -515,6 +562,7 @@ int trace_init(const trace_config *cfg) {
     else trace_config_from_env(&c);
     if (tr_config_check(&c)) return -1;
     if (!c.session_id[0]) memcpy(c.session_id, c.trace_id, sizeof c.session_id);
+    if (!c.crash_flush_ms) c.crash_flush_ms = 1000;
     tr.cfg = c;
     /* counters run from this call, whether or not tracing is on */
     atomic_store(&tr.sent, 0);
@@ -538,6 +586,7 @@ int trace_init(const trace_config *cfg) {
         tr.zsock = tr.zctx = NULL;
         return -1;
     }
+    if (c.crash_handler) tr_crash_install();
     __atomic_store_n(&trace__on, 1, __ATOMIC_RELEASE);
     return 0;
 }
@@ -545,12 +594,15 @@ int trace_init(const trace_config *cfg) {
 void trace_shutdown(void) {
     if (!tr.flusher_running) return;
     __atomic_store_n(&trace__on, 0, __ATOMIC_RELEASE);
+    tr_crash_uninstall();
     tr_flusher_stop(); /* drains every ring and sends the final batch */
     /* let ZeroMQ finish transmitting what the flusher queued, boundedly */
     int linger = 2000;
-    zmq_setsockopt(tr.zsock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_close(tr.zsock);
-    zmq_ctx_term(tr.zctx);
+    if (tr.zsock) { /* NULL: a crash flush (crash.c) closed it already */
+        zmq_setsockopt(tr.zsock, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(tr.zsock);
+        zmq_ctx_term(tr.zctx);
+    }
     tr.zsock = tr.zctx = NULL;
     /* keep the totals readable by trace_get_stats() after shutdown */
     pthread_mutex_lock(&tr.reg_lock);

@@ -91,7 +91,14 @@ CREATE INDEX IF NOT EXISTS idx_snapshots_agent_time ON snapshots(agent_id, ts);
 
 -- Each libtrace process that sent batches: loss is visible here, never
 -- silent. seq_gaps counts batches that never arrived; dropped_reported
--- the events the producer itself counted as lost.
+-- the events the producer itself counted as lost (the batch headers'
+-- counts, raised to the totals in its reports when a batch that carried
+-- some was lost on the way); lost_in_transit the
+-- events of batches that left the producer but never arrived (a collector
+-- killed or stopped with batches in its buffers): libtrace's periodic and
+-- final system.overhead report says how many events it had sent, and
+-- received says how many of them came. A database from before these two
+-- columns gets them at start-up (db.c).
 CREATE TABLE IF NOT EXISTS producers (
     id INTEGER PRIMARY KEY,               -- producer id (bits as signed)
     trace_id INTEGER NOT NULL,
@@ -102,7 +109,9 @@ CREATE TABLE IF NOT EXISTS producers (
     events INTEGER NOT NULL DEFAULT 0,    -- stored, merged repeats counted
     dropped_reported INTEGER NOT NULL DEFAULT 0,
     seq_gaps INTEGER NOT NULL DEFAULT 0,
-    finished INTEGER NOT NULL DEFAULT 0
+    finished INTEGER NOT NULL DEFAULT 0,
+    received INTEGER NOT NULL DEFAULT 0,  -- events that arrived, libtrace's own reports not counted
+    lost_in_transit INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS idx_producers_trace ON producers(trace_id);
 

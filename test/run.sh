@@ -44,10 +44,10 @@ for build in build build-asan; do
     [ -x "$t" ] && run "unit $(basename "$t") ($build)" "$t"
   done
 done
-# ThreadSanitizer: the SPSC ring, and the library's producer/flusher
-# threads end to end (libzmq is not instrumented: see test/tsan.supp)
+# ThreadSanitizer: the SPSC ring, the library's producer/flusher and crash
+# handler/flusher threads end to end (libzmq is not instrumented: see test/tsan.supp)
 export TSAN_OPTIONS="suppressions=$PWD/test/tsan.supp halt_on_error=1 die_after_fork=0"
-for t in ring format sampling threads overhead libtrace_api; do
+for t in ring format sampling threads overhead libtrace_api crash; do
   run "unit $t (tsan)" "build-tsan/test/$t"
 done
 
@@ -63,6 +63,8 @@ run "e2e stream (asan)" env BUILD=build-asan node --test --test-reporter=spec te
 run "e2e hostile (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/hostile.test.mjs
 # 1000 connections: as many descriptors as the hard limit allows
 run "e2e load (quick)" bash -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; BUILD=build exec node --test --test-reporter=spec test/e2e/load.test.mjs'
+# quick versions of the fault runs (the long ones: make stress)
+run "e2e faults (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/faults.test.mjs
 run "e2e browser" env BUILD=build node --test --test-reporter=spec test/e2e/browser.test.mjs
 run "e2e ui views" env BUILD=build node --test --test-reporter=spec test/e2e/ui_views.test.mjs
 

@@ -99,7 +99,46 @@ typedef enum trace_level {
  *                         "custom.;message.@coder->=warn" drops custom.*
  *                         and the coders' messages below warn. Critical
  *                         events (agent.created, agent.error) always pass.
- * An invalid value is reported on stderr and the default is used. */
+ *   TRACE_CRASH_HANDLER   0/1: on SIGSEGV, SIGABRT, SIGBUS, SIGFPE or
+ *                         SIGILL, deliver what the rings hold and a final
+ *                         "system.crash" event before the process dies
+ *                         (see CRASHES below)                 default 1
+ *   TRACE_CRASH_FLUSH_MS  how long a crashing thread waits for that
+ *                         delivery, 10 .. 10000               default 1000
+ *   TRACE_CURVE_SERVER_KEY  the collector's CURVE public key (40 Z85
+ *                         characters, from trace-collector --curve-keygen):
+ *                         the connection is then encrypted and the
+ *                         collector authenticated; unset = plain TCP
+ *   TRACE_CURVE_PUBLIC_KEY, TRACE_CURVE_SECRET_KEY  this agent's own CURVE
+ *                         keypair (Z85), for a collector that only admits
+ *                         listed clients (--curve-allowed-clients); unset =
+ *                         a fresh keypair per trace_init()
+ * An invalid value is reported on stderr and the default is used. A
+ * CURVE key that is not 40 Z85 characters makes trace_init() fail: an
+ * agent told to talk securely never falls back to plain text.
+ *
+ * CRASHES
+ *   With the crash handler on, a fatal signal in any thread hands the work
+ *   to the flusher thread, which drains every ring, sends the pending
+ *   batch plus a "system.crash" event (agent "libtrace", level error,
+ *   metadata {"signal":N,"name":"SIGSEGV"}) as the producer's final batch
+ *   and waits for ZeroMQ to put it on the wire; the collector then marks
+ *   the trace as ended with status "error". The handler itself only sets
+ *   a flag and waits (at most TRACE_CRASH_FLUSH_MS) for the flusher: no
+ *   allocation, lock or ZeroMQ call runs in signal context. Then it
+ *   restores the previous disposition (an application's or a sanitizer's
+ *   handler, or the default) and re-raises, so the process still dies of
+ *   its signal and dumps core as before. Best effort, by design: if the
+ *   crash happened on the flusher thread, or while the crashing thread
+ *   held libtrace's registry lock, or corrupted the heap, the wait times
+ *   out and only the events of the last unflushed batch (at most
+ *   max_events_per_batch, or flush_interval_ms worth) are lost. A process
+ *   killed with SIGKILL loses the same at most, with no crash event.
+ *   Handlers are installed by trace_init() and the previous ones put back
+ *   by trace_shutdown(); install your own after trace_init() to run first.
+ *   A program that survives such signals (its handler jumps away) should
+ *   set TRACE_CRASH_HANDLER=0: after a crash flush libtrace has sent its
+ *   final batch, and later events are dropped and counted as ring-full. */
 typedef struct trace_config {
     char collector_url[256];
     char trace_id[128];
@@ -114,6 +153,11 @@ typedef struct trace_config {
     int merge;                /* send repeats of an identical event as one
                                  record with a count */
     char filters[512];        /* TRACE_FILTERS syntax; "" = none */
+    int crash_handler;        /* flush on a fatal signal (CRASHES) */
+    unsigned crash_flush_ms;  /* the crashing thread waits this long */
+    char curve_server_key[41]; /* Z85; "" = no CURVE (plain TCP) */
+    char curve_public_key[41]; /* this agent's keypair; "" = ephemeral */
+    char curve_secret_key[41];
 } trace_config;
 
 /* Fill *cfg with defaults overridden by the environment. */

@@ -26,7 +26,8 @@ typedef struct sink {
 
 typedef void (*sink_fn)(const wire_batch *b, const wire_event *e, void *arg);
 
-static inline int sink_open(sink *s) {
+/* Bind at `endpoint` ("tcp://127.0.0.1:*": a free port). */
+static inline int sink_open_at(sink *s, const char *endpoint) {
     size_t n = sizeof s->url;
     int hwm = 100000, timeout = 2000;
     s->rejected = 0;
@@ -34,9 +35,11 @@ static inline int sink_open(sink *s) {
     s->pull = zmq_socket(s->ctx, ZMQ_PULL);
     zmq_setsockopt(s->pull, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s->pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    if (zmq_bind(s->pull, "tcp://127.0.0.1:*")) return -1;
+    if (zmq_bind(s->pull, endpoint)) return -1;
     return zmq_getsockopt(s->pull, ZMQ_LAST_ENDPOINT, s->url, &n);
 }
+
+static inline int sink_open(sink *s) { return sink_open_at(s, "tcp://127.0.0.1:*"); }
 
 static inline int sink_drain(sink *s, sink_fn fn, void *arg) {
     int batches = 0;
