@@ -30,7 +30,7 @@ LIB_SRC  := libtrace/trace.c libtrace/ring.c libtrace/flusher.c libtrace/sampler
             libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c wire/wire.c
 COLL_SRC := collector/main.c collector/ingest.c collector/store.c collector/stream.c \
             collector/api.c collector/db.c collector/json.c collector/smap.c \
-            collector/log.c collector/query.c wire/wire.c
+            collector/log.c collector/query.c collector/columns.c wire/wire.c
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/bin/%,$(wildcard examples/*.c))
 UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(wildcard test/unit/*.c))
 

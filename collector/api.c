@@ -351,6 +351,7 @@ static int api_route(struct mg_connection *c, sqlite3 *db, const char *path) {
     if (!strcmp(slash, "/events")) return query_events(c, db, id);
     if (!strcmp(slash, "/events/search")) return query_search(c, db, id);
     if (!strcmp(slash, "/events/range")) return query_range(c, db, id);
+    if (!strcmp(slash, "/events/columns")) return query_columns(c, db, id);
     if (!strcmp(slash, "/snapshots")) return query_snapshots(c, db, id);
     if (!strcmp(slash, "/graph")) return query_graph(c, db, id);
     return api_error(c, 404, "no such endpoint");

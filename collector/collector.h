@@ -137,6 +137,8 @@ int query_traces(struct mg_connection *c, sqlite3 *db);
 int query_events(struct mg_connection *c, sqlite3 *db, const char *trace);
 int query_search(struct mg_connection *c, sqlite3 *db, const char *trace);
 int query_range(struct mg_connection *c, sqlite3 *db, const char *trace);
+/* columns.c: every event of a trace as compact columns, for the timeline */
+int query_columns(struct mg_connection *c, sqlite3 *db, const char *trace);
 int query_snapshots(struct mg_connection *c, sqlite3 *db, const char *trace);
 int query_snapshot(struct mg_connection *c, sqlite3 *db, const char *id);
 int query_graph(struct mg_connection *c, sqlite3 *db, const char *trace);
