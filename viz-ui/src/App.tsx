@@ -10,9 +10,14 @@ import { LiveFeed } from './components/LiveFeed/LiveFeed';
 import { RateChart } from './components/RateChart/RateChart';
 import { StatusBar } from './components/StatusBar/StatusBar';
 import { TraceList } from './components/TraceList/TraceList';
+import { TimelinePanel } from './components/Timeline/TimelinePanel';
 
 const REFRESH_MS = 5000;
 const HISTORY_EVENTS = 200;
+
+// A live trace's timeline reloads as it grows; a finished one loads once.
+const liveReloadKey = (t: { status: string; eventCount: number } | undefined) =>
+  t?.status === 'active' ? t.eventCount : 'final';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -98,6 +103,12 @@ export function App() {
         <TraceList traces={state.traces} selectedId={selected} onSelect={onSelect} />
         <LiveFeed events={visibleFeed(state)} traceId={selected} />
       </main>
+      {/* ui-b: timeline + time-travel of the selected trace; placement to be reconciled with ui-a's layout */}
+      {selected !== null && (
+        <div className="timeline-block">
+          <TimelinePanel traceId={selected} reloadKey={liveReloadKey(state.traces.find((t) => t.id === selected))} />
+        </div>
+      )}
     </div>
   );
 }
