@@ -432,6 +432,11 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
      * without this civetweb closes them while clients expect keep-alive */
     opts[k++] = "enable_keep_alive";
     opts[k++] = "yes";
+    /* civetweb drops an idle connection after 500 ms by default, while
+     * Node's fetch reuses one for up to 4 s without retrying: a client
+     * that paused between two requests got "fetch failed" */
+    opts[k++] = "keep_alive_timeout_ms";
+    opts[k++] = "10000";
     opts[k++] = "websocket_timeout_ms";
     opts[k++] = "86400000"; /* viewers may idle for hours */
     if (ui_dir && *ui_dir) {

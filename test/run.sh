@@ -58,6 +58,7 @@ run "e2e pipeline (asan)" env BUILD=build-asan node --test --test-reporter=spec 
 run "e2e rest (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/rest.test.mjs
 run "e2e stream (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/stream.test.mjs
 run "e2e browser" env BUILD=build node --test --test-reporter=spec test/e2e/browser.test.mjs
+run "e2e ui timeline" env BUILD=build node --test --test-reporter=spec test/e2e/ui_timeline.test.mjs
 
 echo
 echo "=== summary"

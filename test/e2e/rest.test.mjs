@@ -103,6 +103,59 @@ test('REST read endpoints answer from the store, with filters and errors', async
   assert.equal(await c.stop(), 0);
 });
 
+test('events/columns: every event of a trace as columns, the same as the paged list', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db });
+  const swarm = await runSwarm(c.ingest, ['--agents', '4', '--duration', '2', '--speed', '10', '--seed', '5']);
+  await waitFor(() => sql(db, "SELECT count(*) AS n FROM traces WHERE status = 'completed'")[0].n === 1, { what: 'trace completed' });
+  const T = `${c.url}/api/traces/${encodeURIComponent(swarm.trace)}`;
+  const cols = await getJson(`${T}/events/columns`);
+  assert.equal(cols.status, 200);
+  const b = cols.body;
+  const rows = (await getJson(`${T}/events?limit=10000`)).body.events;
+  assert.ok(rows.length > 100);
+  assert.equal(b.traceId, swarm.trace);
+  assert.equal(b.count, rows.length);
+  assert.equal(b.total, rows.length);
+  for (const k of ['seq', 'ts', 'agent', 'type', 'level', 'kind', 'spanId', 'parentId', 'duration', 'msgId']) {
+    assert.equal(b[k].length, b.count, `column ${k}`);
+  }
+  const kinds = { event: 0, span_begin: 1, span_end: 2 };
+  const levels = { debug: 0, info: 1, warn: 2, error: 3 };
+  rows.forEach((e, i) => {
+    const got = {
+      seq: b.seq[i], ts: b.ts[i], agent: b.agents[b.agent[i]], type: b.types[b.type[i]], level: b.level[i], kind: b.kind[i],
+      spanId: b.spanId[i], parentId: b.parentId[i], duration: b.duration[i], msgId: b.msgId[i],
+    };
+    assert.deepEqual(got, {
+      seq: e.seq, ts: e.timestamp, agent: e.agentId, type: e.eventType, level: levels[e.level], kind: kinds[e.kind],
+      spanId: e.spanId, parentId: e.parentId, duration: e.duration,
+      msgId: e.eventType.startsWith('message.') ? e.metadata.msgId : null,
+    }, `event ${e.seq}`);
+  });
+  assert.ok(b.msgId.filter(Boolean).length > 0, 'messages carry their msgId');
+  assert.deepEqual([...b.agents].sort(), sql(db, 'SELECT name FROM agents ORDER BY name').map((r) => r.name));
+
+  // a time window and a limit
+  const mid = rows[Math.floor(rows.length / 2)].timestamp;
+  const half = (await getJson(`${T}/events/columns?from=${mid}`)).body;
+  assert.equal(half.count, rows.filter((e) => e.timestamp >= mid).length);
+  assert.ok(half.ts.every((ts) => ts >= mid));
+  const firstTen = (await getJson(`${T}/events/columns?to=${mid}&limit=10`)).body;
+  assert.deepEqual(firstTen.seq, rows.slice(0, 10).map((e) => e.seq));
+
+  for (const [path, status] of [
+    [`${T}/events/columns?from=9&to=1`, 400], [`${T}/events/columns?limit=0`, 400],
+    [`${T}/events/columns?limit=1000001`, 400], [`${T}/events/columns?from=abc`, 400],
+    [`${c.url}/api/traces/nope/events/columns`, 404],
+  ]) {
+    const r = await getJson(path);
+    assert.equal(r.status, status, path);
+    assert.equal(r.body.error.status, status);
+  }
+  assert.equal(await c.stop(), 0);
+});
+
 test('REST changes: add a snapshot, stop a trace, delete a trace', async (t) => {
   const db = join(tempDir(t), 'traces.db');
   const c = await startCollector(t, { db });
