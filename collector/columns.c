@@ -11,6 +11,11 @@
  * index, and only what a timeline draws is included (no message text, no
  * metadata except the msgId that pairs message.sent with message.received,
  * as the graph query pairs them). The full event stays one REST call away.
+ *
+ * Span ids and msgIds are only ever compared, so they are sent as small
+ * dense numbers (in order of first appearance) instead of 16-digit hex and
+ * strings: the reply is half the size, and the browser pairs and nests
+ * with integer arrays instead of string maps.
  */
 #include <civetweb.h>
 #include <inttypes.h>
@@ -80,6 +85,19 @@ static void sb_quote(sbuf *b, const char *s) {
     sb_putn(b, "\"", 1);
 }
 
+/* Integers are most of the reply: written by hand, not through printf. */
+static void sb_i64(sbuf *b, int64_t v) {
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) tmp[sizeof tmp - 1 - n++] = '-';
+    sb_putn(b, tmp + sizeof tmp - n, (size_t)n);
+}
+
 /* Before the i-th element of an array column. */
 static void sb_sep(sbuf *b, int64_t i) {
     if (i) sb_putn(b, ",", 1);
@@ -134,11 +152,35 @@ static void dict_free(dict *d) {
     free(d->json.p);
 }
 
+/* ---- dense numbers for span ids and msgIds ---- */
+
+typedef struct numbering {
+    smap map;
+    int64_t next;
+    int failed;
+} numbering;
+
+/* The number of key, given on first sight. */
+static int64_t number_of(numbering *nb, const char *key, size_t len) {
+    int64_t v;
+    if (smap_get(&nb->map, key, len, &v)) return v;
+    v = nb->next++;
+    if (smap_put(&nb->map, key, len, v)) nb->failed = 1;
+    return v;
+}
+
+/* A span id column value: its number, or -1 for NULL. */
+static int64_t span_number(numbering *nb, sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return -1;
+    int64_t id = sqlite3_column_int64(st, col);
+    return number_of(nb, (const char *)&id, sizeof id);
+}
+
 /* ---- the columns ---- */
 
 enum { C_SEQ, C_TS, C_AGENT, C_TYPE, C_LEVEL, C_KIND, C_SPAN, C_PARENT, C_DUR, C_MSG, C_COUNT };
 static const char *const column_names[C_COUNT] = {
-    "seq", "ts", "agent", "type", "level", "kind", "spanId", "parentId", "duration", "msgId"};
+    "seq", "ts", "agent", "type", "level", "kind", "span", "parent", "duration", "msg"};
 
 static const char *columns_sql =
     "SELECT e.id, e.ts, e.agent_id, e.type_id, e.level, e.kind, e.span_id,"
@@ -149,32 +191,32 @@ static const char *columns_sql =
     " WHERE e.trace_id = ?1 AND e.ts >= ?2 AND e.ts <= ?3"
     " ORDER BY e.ts, e.id LIMIT ?4";
 
-static void put_hex_or_null(sbuf *b, sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) sb_puts(b, "null");
-    else sb_printf(b, "\"%016" PRIx64 "\"", (uint64_t)sqlite3_column_int64(st, col));
-}
+typedef struct row_ctx {
+    sbuf *col;
+    const dict *agents, *types;
+    numbering spans, msgs;
+} row_ctx;
 
-static void put_row(sbuf *col, int64_t i, sqlite3_stmt *st, const dict *agents,
-                    const dict *types) {
+static void put_row(row_ctx *x, int64_t i, sqlite3_stmt *st) {
+    sbuf *col = x->col;
     for (int k = 0; k < C_COUNT; k++) sb_sep(&col[k], i);
-    sb_printf(&col[C_SEQ], "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
-    sb_printf(&col[C_TS], "%" PRId64, (int64_t)sqlite3_column_int64(st, 1));
-    sb_printf(&col[C_AGENT], "%" PRId64, dict_index(agents, sqlite3_column_int64(st, 2)));
-    sb_printf(&col[C_TYPE], "%" PRId64, dict_index(types, sqlite3_column_int64(st, 3)));
-    sb_printf(&col[C_LEVEL], "%d", sqlite3_column_int(st, 4));
-    sb_printf(&col[C_KIND], "%d", sqlite3_column_int(st, 5));
-    put_hex_or_null(&col[C_SPAN], st, 6);
-    put_hex_or_null(&col[C_PARENT], st, 7);
+    sb_i64(&col[C_SEQ], sqlite3_column_int64(st, 0));
+    sb_i64(&col[C_TS], sqlite3_column_int64(st, 1));
+    sb_i64(&col[C_AGENT], dict_index(x->agents, sqlite3_column_int64(st, 2)));
+    sb_i64(&col[C_TYPE], dict_index(x->types, sqlite3_column_int64(st, 3)));
+    sb_i64(&col[C_LEVEL], sqlite3_column_int(st, 4));
+    sb_i64(&col[C_KIND], sqlite3_column_int(st, 5));
+    sb_i64(&col[C_SPAN], span_number(&x->spans, st, 6));
+    sb_i64(&col[C_PARENT], span_number(&x->spans, st, 7));
     if (sqlite3_column_type(st, 8) == SQLITE_NULL) sb_puts(&col[C_DUR], "null");
-    else sb_printf(&col[C_DUR], "%" PRId64, (int64_t)sqlite3_column_int64(st, 8));
-    const unsigned char *msg = sqlite3_column_text(st, 9);
-    if (msg) sb_quote(&col[C_MSG], (const char *)msg);
-    else sb_puts(&col[C_MSG], "null");
+    else sb_i64(&col[C_DUR], sqlite3_column_int64(st, 8));
+    const char *msg = (const char *)sqlite3_column_text(st, 9);
+    sb_i64(&col[C_MSG], msg ? number_of(&x->msgs, msg, strlen(msg)) : -1);
 }
 
 /* Streams the rows into the column buffers; the row count or -1. */
 static int64_t read_rows(sqlite3 *db, int64_t trace, int64_t from, int64_t to,
-                         int64_t limit, sbuf *col, const dict *agents, const dict *types) {
+                         int64_t limit, row_ctx *x) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, columns_sql, -1, &st, NULL) != SQLITE_OK) {
         log_msg("error", "columns: %s", sqlite3_errmsg(db));
@@ -186,17 +228,20 @@ static int64_t read_rows(sqlite3 *db, int64_t trace, int64_t from, int64_t to,
     sqlite3_bind_int64(st, 4, limit);
     int64_t n = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) put_row(col, n++, st, agents, types);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) put_row(x, n++, st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? n : -1;
+    return rc == SQLITE_DONE && !x->spans.failed && !x->msgs.failed ? n : -1;
 }
 
 static int send_body(struct mg_connection *c, const char *trace, int64_t n, int64_t total,
-                     const dict *agents, const dict *types, sbuf *col) {
+                     const dict *agents, const dict *types, const row_ctx *x) {
+    const sbuf *col = x->col;
     sbuf head = {0};
     sb_puts(&head, "{\"traceId\":");
     sb_quote(&head, trace);
     sb_printf(&head, ",\"count\":%" PRId64 ",\"total\":%" PRId64, n, total);
+    sb_printf(&head, ",\"spanCount\":%" PRId64 ",\"msgCount\":%" PRId64, x->spans.next,
+              x->msgs.next);
     sb_puts(&head, ",\"agents\":");
     sb_putn(&head, agents->json.p, agents->json.len);
     sb_puts(&head, ",\"types\":");
@@ -251,15 +296,20 @@ int query_columns(struct mg_connection *c, sqlite3 *db, const char *trace) {
     dict agents = {0}, types = {0};
     sbuf col[C_COUNT];
     memset(col, 0, sizeof col);
+    row_ctx x = {.col = col, .agents = &agents, .types = &types};
+    smap_init(&x.spans.map);
+    smap_init(&x.msgs.map);
     int64_t n = -1;
     if (!dict_load(&agents, db, "SELECT id, name FROM agents WHERE trace_id = ?1 ORDER BY id", id) &&
         !dict_load(&types, db, "SELECT id, name FROM event_types ORDER BY id", -1))
-        n = read_rows(db, id, from, to, limit, col, &agents, &types);
+        n = read_rows(db, id, from, to, limit, &x);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     int status = n < 0 ? api_error(c, 500, "storage error")
-                       : send_body(c, trace, n, total, &agents, &types, col);
+                       : send_body(c, trace, n, total, &agents, &types, &x);
     dict_free(&agents);
     dict_free(&types);
+    smap_free(&x.spans.map);
+    smap_free(&x.msgs.map);
     for (int k = 0; k < C_COUNT; k++) free(col[k].p);
     return status;
 }

@@ -117,23 +117,35 @@ test('events/columns: every event of a trace as columns, the same as the paged l
   assert.equal(b.traceId, swarm.trace);
   assert.equal(b.count, rows.length);
   assert.equal(b.total, rows.length);
-  for (const k of ['seq', 'ts', 'agent', 'type', 'level', 'kind', 'spanId', 'parentId', 'duration', 'msgId']) {
+  for (const k of ['seq', 'ts', 'agent', 'type', 'level', 'kind', 'span', 'parent', 'duration', 'msg']) {
     assert.equal(b[k].length, b.count, `column ${k}`);
   }
   const kinds = { event: 0, span_begin: 1, span_end: 2 };
   const levels = { debug: 0, info: 1, warn: 2, error: 3 };
+  // span ids and msgIds become dense numbers: one number per id, both ways
+  const spanNo = new Map(), noSpan = new Map(), msgNo = new Map();
+  const same = (map, back, key, n, what) => {
+    if (key === null || key === undefined) return assert.equal(n, -1, `${what}: none is -1`);
+    assert.ok(n >= 0, `${what}: numbered`);
+    if (!map.has(key)) map.set(key, n);
+    assert.equal(map.get(key), n, `${what} ${key}: one number`);
+    if (back) {
+      if (!back.has(n)) back.set(n, key);
+      assert.equal(back.get(n), key, `${what} ${n}: one id`);
+    }
+  };
   rows.forEach((e, i) => {
-    const got = {
-      seq: b.seq[i], ts: b.ts[i], agent: b.agents[b.agent[i]], type: b.types[b.type[i]], level: b.level[i], kind: b.kind[i],
-      spanId: b.spanId[i], parentId: b.parentId[i], duration: b.duration[i], msgId: b.msgId[i],
-    };
+    const got = { seq: b.seq[i], ts: b.ts[i], agent: b.agents[b.agent[i]], type: b.types[b.type[i]], level: b.level[i], kind: b.kind[i], duration: b.duration[i] };
     assert.deepEqual(got, {
-      seq: e.seq, ts: e.timestamp, agent: e.agentId, type: e.eventType, level: levels[e.level], kind: kinds[e.kind],
-      spanId: e.spanId, parentId: e.parentId, duration: e.duration,
-      msgId: e.eventType.startsWith('message.') ? e.metadata.msgId : null,
+      seq: e.seq, ts: e.timestamp, agent: e.agentId, type: e.eventType, level: levels[e.level], kind: kinds[e.kind], duration: e.duration,
     }, `event ${e.seq}`);
+    same(spanNo, noSpan, e.spanId, b.span[i], 'span');
+    same(spanNo, noSpan, e.parentId, b.parent[i], 'parent');
+    same(msgNo, null, e.eventType.startsWith('message.') ? e.metadata.msgId : null, b.msg[i], 'msg');
   });
-  assert.ok(b.msgId.filter(Boolean).length > 0, 'messages carry their msgId');
+  assert.equal(b.spanCount, noSpan.size);
+  assert.equal(b.msgCount, msgNo.size);
+  assert.ok(b.msgCount > 0 && b.spanCount > 0, 'messages and spans are numbered');
   assert.deepEqual([...b.agents].sort(), sql(db, 'SELECT name FROM agents ORDER BY name').map((r) => r.name));
 
   // a time window and a limit

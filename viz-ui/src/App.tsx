@@ -88,7 +88,7 @@ export function App() {
   const series = useMemo(() => rateSeries({ rate }, now), [rate, now]);
 
   return (
-    <div className="app">
+    <div className={selected !== null ? 'app with-timeline' : 'app'}>
       <header className="top-bar">
         <h1>Swarm Tracer</h1>
         <StatusBar

@@ -19,10 +19,14 @@ export interface ColumnsResponse {
   type: number[];
   level: number[];
   kind: number[];
-  spanId: (string | null)[];
-  parentId: (string | null)[];
+  /** spans numbered 0.. in order of first appearance; -1: none */
+  span: number[];
+  parent: number[];
   duration: (number | null)[];
-  msgId: (string | null)[];
+  /** msgIds numbered 0..; -1: not a message event */
+  msg: number[];
+  spanCount: number;
+  msgCount: number;
 }
 
 export const KIND_EVENT = 0;
@@ -45,9 +49,14 @@ export interface EventColumns {
   kind: Uint8Array;
   /** µs; NaN where the event has none */
   duration: Float64Array;
-  spanId: (string | null)[];
-  parentId: (string | null)[];
-  msgId: (string | null)[];
+  /** the event's span (begin and end share it), -1 if none */
+  span: Int32Array;
+  /** the enclosing span, -1 if none */
+  parent: Int32Array;
+  /** the message's number (sent and received share it), -1 if none */
+  msg: Int32Array;
+  spanCount: number;
+  msgCount: number;
 }
 
 export function columnsFromResponse(r: ColumnsResponse): EventColumns {
@@ -66,9 +75,11 @@ export function columnsFromResponse(r: ColumnsResponse): EventColumns {
     level: Uint8Array.from(r.level),
     kind: Uint8Array.from(r.kind),
     duration,
-    spanId: r.spanId,
-    parentId: r.parentId,
-    msgId: r.msgId,
+    span: Int32Array.from(r.span),
+    parent: Int32Array.from(r.parent),
+    msg: Int32Array.from(r.msg),
+    spanCount: r.spanCount,
+    msgCount: r.msgCount,
   };
 }
 
@@ -94,9 +105,16 @@ export function columnsFromRows(
     const i = list.indexOf(name);
     return i >= 0 ? i : list.push(name) - 1;
   };
+  const spans = new Map<string, number>();
+  const msgs = new Map<string, number>();
+  const number = (m: Map<string, number>, key: string | null | undefined) => {
+    if (key === null || key === undefined) return -1;
+    if (!m.has(key)) m.set(key, m.size);
+    return m.get(key)!;
+  };
   const r: ColumnsResponse = {
-    traceId, count: rows.length, total: rows.length, agents, types,
-    seq: [], ts: [], agent: [], type: [], level: [], kind: [], spanId: [], parentId: [], duration: [], msgId: [],
+    traceId, count: rows.length, total: rows.length, agents, types, spanCount: 0, msgCount: 0,
+    seq: [], ts: [], agent: [], type: [], level: [], kind: [], span: [], parent: [], duration: [], msg: [],
   };
   rows.forEach((row, i) => {
     r.seq.push(row.seq ?? i + 1);
@@ -105,11 +123,13 @@ export function columnsFromRows(
     r.type.push(index(types, row.type));
     r.level.push(row.level ?? 1);
     r.kind.push(row.kind ?? KIND_EVENT);
-    r.spanId.push(row.spanId ?? null);
-    r.parentId.push(row.parentId ?? null);
+    r.span.push(number(spans, row.spanId));
+    r.parent.push(number(spans, row.parentId));
     r.duration.push(row.duration ?? null);
-    r.msgId.push(row.msgId ?? null);
+    r.msg.push(number(msgs, row.msgId));
   });
+  r.spanCount = spans.size;
+  r.msgCount = msgs.size;
   return columnsFromResponse(r);
 }
 

@@ -94,42 +94,39 @@ interface SpanRow {
  * instant event with a duration is a span that ended at its timestamp. The
  * depth is one more than the enclosing span's (its parentId).
  */
-function collectSpans(cols: EventColumns, end: number): { rows: SpanRow[]; lane: number[] } & { isSpan: Uint8Array } {
+function collectSpans(cols: EventColumns, end: number): { rows: SpanRow[]; lane: number[]; isSpan: Uint8Array } {
   const rows: SpanRow[] = [];
   const laneOfRow: number[] = [];
   const isSpan = new Uint8Array(cols.count);
-  const open = new Map<string, number>(); // spanId -> row
-  const depthOf = new Map<string, number>(); // spanId -> depth
-  const depthUnder = (parent: string | null) => {
-    const d = parent === null ? undefined : depthOf.get(parent);
-    return d === undefined ? 0 : Math.min(d + 1, MAX_DEPTH);
+  const open = new Int32Array(cols.spanCount).fill(-1); // span -> row while open
+  const depthOf = new Int16Array(cols.spanCount).fill(-1); // span -> depth
+  const depthUnder = (parent: number) => {
+    const d = parent >= 0 ? depthOf[parent]! : -1;
+    return d < 0 ? 0 : Math.min(d + 1, MAX_DEPTH);
   };
   for (let i = 0; i < cols.count; i++) {
     const kind = cols.kind[i]!;
     const ts = cols.ts[i]!;
+    const sid = cols.span[i]!;
     if (kind === KIND_SPAN_BEGIN) {
-      const depth = depthUnder(cols.parentId[i]!);
-      const sid = cols.spanId[i];
-      if (sid) {
-        open.set(sid, rows.length);
-        depthOf.set(sid, depth);
+      const depth = depthUnder(cols.parent[i]!);
+      if (sid >= 0) {
+        open[sid] = rows.length;
+        depthOf[sid] = depth;
       }
-      rows.push({ start: ts, end: end, depth, event: i, level: cols.level[i]! });
+      rows.push({ start: ts, end, depth, event: i, level: cols.level[i]! });
       laneOfRow.push(cols.agent[i]!);
       isSpan[i] = 1;
     } else if (kind === KIND_SPAN_END) {
-      const sid = cols.spanId[i];
-      const row = sid ? open.get(sid) : undefined;
-      if (row !== undefined) {
+      const row = sid >= 0 ? open[sid]! : -1;
+      if (row >= 0) {
         rows[row]!.end = ts;
         rows[row]!.level = Math.max(rows[row]!.level, cols.level[i]!);
-        open.delete(sid!);
+        open[sid] = -1;
       }
       isSpan[i] = 1;
     } else if (kind === KIND_EVENT && cols.duration[i]! > 0) {
-      rows.push({
-        start: ts - cols.duration[i]!, end: ts, depth: depthUnder(cols.parentId[i]!), event: i, level: cols.level[i]!,
-      });
+      rows.push({ start: ts - cols.duration[i]!, end: ts, depth: depthUnder(cols.parent[i]!), event: i, level: cols.level[i]! });
       laneOfRow.push(cols.agent[i]!);
       isSpan[i] = 1;
     }
@@ -161,19 +158,18 @@ function packSpans(rows: SpanRow[]): LaneSpans {
 export function pairMessages(cols: EventColumns, laneOfAgent: Int32Array): Arrows {
   const sentType = cols.types.indexOf('message.sent');
   const recvType = cols.types.indexOf('message.received');
-  const sent = new Map<string, number>();
-  const recv = new Map<string, number>();
+  const sent = new Int32Array(cols.msgCount).fill(-1);
+  const recv = new Int32Array(cols.msgCount).fill(-1);
   for (let i = 0; i < cols.count; i++) {
-    const id = cols.msgId[i];
-    if (!id) continue;
+    const id = cols.msg[i]!;
+    if (id < 0) continue;
     const ty = cols.type[i];
-    if (ty === sentType && !sent.has(id)) sent.set(id, i);
-    else if (ty === recvType && !recv.has(id)) recv.set(id, i); // the first delivery
+    if (ty === sentType && sent[id]! < 0) sent[id] = i;
+    else if (ty === recvType && recv[id]! < 0) recv[id] = i; // the first delivery
   }
   const pairs: [number, number][] = [];
-  for (const [id, s] of sent) {
-    const r = recv.get(id);
-    if (r !== undefined) pairs.push([s, r]);
+  for (let id = 0; id < cols.msgCount; id++) {
+    if (sent[id]! >= 0 && recv[id]! >= 0) pairs.push([sent[id]!, recv[id]!]);
   }
   pairs.sort((a, b) => cols.ts[a[0]]! - cols.ts[b[0]]!);
   const n = pairs.length;
@@ -222,10 +218,12 @@ export function buildTimeline(cols: EventColumns, order: readonly string[] = [])
     for (const d of spans.depth) maxDepth = Math.max(maxDepth, d);
     const idx = markerIdx[index]!; // already in time order: the columns are
     const markers: LaneMarkers = {
-      ts: Float64Array.from(idx, (i) => cols.ts[i]!),
-      level: Uint8Array.from(idx, (i) => cols.level[i]!),
-      event: Int32Array.from(idx),
+      ts: new Float64Array(idx.length), level: new Uint8Array(idx.length), event: Int32Array.from(idx),
     };
+    for (let k = 0; k < idx.length; k++) {
+      markers.ts[k] = cols.ts[idx[k]!]!;
+      markers.level[k] = cols.level[idx[k]!]!;
+    }
     return { agent, index, maxDepth, spans, markers };
   });
   return { start, end, lanes, arrows: pairMessages(cols, laneOfAgent), eventCount: cols.count };
@@ -292,43 +290,55 @@ export interface SpanRect {
 }
 
 /**
- * The visible bars of a lane. Bars wide enough are drawn one by one; at each
- * depth, bars narrower than `minPx` that touch (gap under `minPx`) are
- * merged into one rect that counts them, so a zoomed-out lane of 50 000
- * tiny spans is a few hundred rects.
+ * The visible bars of a lane. Bars at least `minPx` wide are drawn one by
+ * one. At each depth, narrower bars are merged with the rect before them
+ * when less than `gapPx` separates them, into one rect that counts them:
+ * a zoomed-out lane of 50 000 tiny spans becomes at most width / gapPx
+ * rects per depth, drawn as the stretches where that agent was busy.
  */
-export function visibleSpans(s: LaneSpans, v: View, width: number, minPx = 1): SpanRect[] {
+export function visibleSpans(s: LaneSpans, v: View, width: number, minPx = 1, gapPx = 3): SpanRect[] {
   const out: SpanRect[] = [];
-  const pending = new Map<number, SpanRect>(); // depth -> merge in progress
-  const flush = (depth: number) => {
-    const p = pending.get(depth);
-    if (p) {
-      out.push(p);
-      pending.delete(depth);
-    }
-  };
+  const pending: (SpanRect | undefined)[] = []; // by depth: a merge in progress
   const first = lowerBound(s.maxEnd, v.start);
   for (let i = first; i < s.start.length && s.start[i]! <= v.end; i++) {
     if (s.end[i]! < v.start) continue;
     const x0 = Math.max(xOf(v, width, s.start[i]!), -1);
     const x1 = Math.min(xOf(v, width, s.end[i]!), width + 1);
     const depth = s.depth[i]!;
-    const p = pending.get(depth);
+    const p = pending[depth];
     const small = x1 - x0 < minPx;
-    if (p && small && x0 - p.x1 < minPx) {
-      p.x1 = Math.max(p.x1, x1);
+    if (p && small && x0 - p.x1 < gapPx) {
+      if (x1 > p.x1) p.x1 = x1;
       p.count += 1;
-      p.level = Math.max(p.level, s.level[i]!);
+      if (s.level[i]! > p.level) p.level = s.level[i]!;
       p.event = -1;
       continue;
     }
-    flush(depth);
+    if (p) {
+      out.push(p);
+      pending[depth] = undefined;
+    }
     const rect = { x0, x1, depth, count: 1, level: s.level[i]!, event: s.event[i]! };
-    if (small) pending.set(depth, rect);
+    if (small) pending[depth] = rect;
     else out.push(rect);
   }
-  for (const d of [...pending.keys()]) flush(d);
+  for (const p of pending) if (p) out.push(p);
   return out;
+}
+
+/**
+ * Calls `fn` for every bar of a lane that overlaps the view, with its pixel
+ * extent, without allocating: the renderer's per-frame path, which writes
+ * narrow bars straight into pixels (draw.ts) and strokes only wide ones.
+ */
+export function forEachVisibleSpan(
+  s: LaneSpans, v: View, width: number, fn: (i: number, x0: number, x1: number) => void,
+): void {
+  const first = lowerBound(s.maxEnd, v.start);
+  for (let i = first; i < s.start.length && s.start[i]! <= v.end; i++) {
+    if (s.end[i]! < v.start) continue;
+    fn(i, Math.max(xOf(v, width, s.start[i]!), -1), Math.min(xOf(v, width, s.end[i]!), width + 1));
+  }
 }
 
 /** An arrow to draw, possibly standing for several messages. */
@@ -341,29 +351,37 @@ export interface ArrowLine {
   event: number;
 }
 
+/** Above this many visible messages, arrows are merged in wider columns. */
+export const MAX_ARROW_LINES = 800;
+
 /**
  * Messages visible in the view (either end on screen, or crossing it),
- * merged per (sender lane, receiver lane, `bucketPx` column of the send)
- * so a dense stretch of traffic is a few arrows with counts.
+ * merged per (sender lane, receiver lane, column of the send) so a dense
+ * stretch of traffic is a few arrows with counts. Columns are `bucketPx`
+ * wide, or wider when more than `maxLines` messages are in view, so the
+ * number of lines drawn stays bounded however far out one zooms.
  */
-export function visibleArrows(a: Arrows, v: View, width: number, bucketPx: number): ArrowLine[] {
+export function visibleArrows(a: Arrows, v: View, width: number, bucketPx: number, maxLines = MAX_ARROW_LINES): ArrowLine[] {
   const out: ArrowLine[] = [];
-  const key = new Map<string, ArrowLine>();
   const first = lowerBound(a.sent, v.start - a.maxLatency);
-  for (let i = first; i < a.sent.length && a.sent[i]! <= v.end; i++) {
+  const last = lowerBound(a.sent, v.end + 1e-9, first);
+  const col = bucketPx * Math.max(1, (last - first) / maxLines);
+  const lastOfPair = new Map<number, { bucket: number; line: ArrowLine }>();
+  for (let i = first; i < last; i++) {
     if (a.received[i]! < v.start) continue;
     const x0 = xOf(v, width, a.sent[i]!);
     const x1 = xOf(v, width, a.received[i]!);
-    const k = `${a.fromLane[i]}:${a.toLane[i]}:${Math.floor(x0 / bucketPx)}`;
-    const prev = key.get(k);
-    if (prev) {
-      prev.count += 1;
-      prev.x1 = Math.max(prev.x1, x1);
-      prev.event = -1;
+    const pair = a.fromLane[i]! * 65536 + a.toLane[i]!;
+    const bucket = Math.floor(x0 / col);
+    const prev = lastOfPair.get(pair); // sends are in time order: only the last column can match
+    if (prev && prev.bucket === bucket) {
+      prev.line.count += 1;
+      if (x1 > prev.line.x1) prev.line.x1 = x1;
+      prev.line.event = -1;
       continue;
     }
     const line = { fromLane: a.fromLane[i]!, toLane: a.toLane[i]!, x0, x1, count: 1, event: a.event[i]! };
-    key.set(k, line);
+    lastOfPair.set(pair, { bucket, line });
     out.push(line);
   }
   return out;

@@ -7,12 +7,12 @@
 // selects, a click or drag on the time axis moves the cursor.
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { EventColumns } from '../../lib/bulk';
-import { buildTimeline, densityHistogram, lowerBound } from '../../lib/timeline';
+import { buildTimeline, densityHistogram, lowerBound, visibleSpans } from '../../lib/timeline';
 import {
   centerOn, clampView, formatOffset, panPixels, tOf, viewForKey, xOf, zoom, ZOOM_IN, ZOOM_OUT, type View,
 } from '../../lib/timelineView';
 import {
-  AXIS_H, BAR_H, GUTTER, LANE_PAD, MARKER_ROW, barY, drawFrame, drawMinimap, laneGeometry, type FrameHits,
+  AXIS_H, BAR_H, GUTTER, LANE_PAD, MARKER_ROW, barY, drawFrame, drawMinimap, laneGeometry, newPixelLayer,
 } from './draw';
 import './Timeline.css';
 
@@ -72,12 +72,31 @@ export function Timeline(props: TimelineProps) {
   const infoRef = useRef<HTMLDivElement>(null);
   const viewRef = useRef<View>(bounds);
   const widthRef = useRef(800);
-  const hitsRef = useRef<FrameHits>({ spans: [] });
+  const layerRef = useRef(newPixelLayer());
   const frameRef = useRef(0);
   const latest = useRef(props);
   latest.current = props;
 
   const plotWidth = () => Math.max(1, widthRef.current - GUTTER);
+
+  // The visible range as attributes, for tests and anyone inspecting the
+  // page. Written at most every 100 ms (and once after the last change):
+  // an attribute write each frame costs a style invalidation each frame.
+  const attrTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const attrAt = useRef(0);
+  const publishView = useCallback(() => {
+    const write = () => {
+      attrTimer.current = null;
+      attrAt.current = performance.now();
+      const root = rootRef.current;
+      if (!root) return;
+      root.dataset.viewStart = String(Math.round(viewRef.current.start));
+      root.dataset.viewEnd = String(Math.round(viewRef.current.end));
+    };
+    if (performance.now() - attrAt.current >= 100) write();
+    else attrTimer.current ??= setTimeout(write, 100);
+  }, []);
+  useEffect(() => () => { if (attrTimer.current) clearTimeout(attrTimer.current); }, []);
 
   const draw = useCallback(() => {
     frameRef.current = 0;
@@ -91,17 +110,15 @@ export function Timeline(props: TimelineProps) {
     const ctx = fitCanvas(canvas, width, geo.total);
     if (ctx) {
       const sel = p.selectedEventSeq != null ? (eventIndex.get(p.selectedEventSeq) ?? null) : null;
-      hitsRef.current = drawFrame({
-        ctx, width, height: geo.total, model, cols: columns, geo, view,
+      drawFrame({
+        ctx, width, height: geo.total, dpr: window.devicePixelRatio || 1, layer: layerRef.current, model, cols: columns, geo, view,
         selectedAgent: p.selectedAgentId ?? null, selectedEvent: sel,
         cursor: p.cursorTime ?? null, compare: p.compareTime ?? null,
       });
     }
     const mctx = fitCanvas(mini, width - GUTTER, MINIMAP_H);
     if (mctx) drawMinimap({ ctx: mctx, width: width - GUTTER, height: MINIMAP_H, density, bounds, view, cursor: p.cursorTime ?? null });
-    // the visible range, for tests and anyone inspecting the page
-    root.dataset.viewStart = String(Math.round(view.start));
-    root.dataset.viewEnd = String(Math.round(view.end));
+    publishView();
     const cur = cursorRef.current;
     if (cur) {
       const t = p.cursorTime;
@@ -110,7 +127,7 @@ export function Timeline(props: TimelineProps) {
       if (visible) cur.style.left = `${GUTTER + xOf(view, plotWidth(), t) - 5}px`;
       cur.dataset.time = t != null ? String(Math.round(t)) : '';
     }
-  }, [columns, model, geo, density, bounds, eventIndex]);
+  }, [columns, model, geo, density, bounds, eventIndex, publishView]);
 
   const schedule = useCallback(() => {
     if (!frameRef.current) frameRef.current = requestAnimationFrame(draw);
@@ -191,7 +208,8 @@ export function Timeline(props: TimelineProps) {
       return { lane, event: ok ? m.event[i]! : null };
     }
     const depth = Math.floor((y - barY(top, 0)) / BAR_H);
-    const rect = hitsRef.current.spans[lane]?.find((r) => r.depth === depth && x >= r.x0 - 1 && x <= r.x1 + 1);
+    const rect = visibleSpans(model.lanes[lane]!.spans, v, pw, 1, 0)
+      .find((r) => r.depth === depth && x >= r.x0 - 2 && x <= r.x1 + 2);
     return { lane, event: rect && rect.event >= 0 ? rect.event : null };
   };
 

@@ -5,7 +5,7 @@
 // number of events.
 import type { EventColumns } from '../../lib/bulk';
 import {
-  bucketMarkers, visibleArrows, visibleSpans, type Lane, type SpanRect, type TimelineModel,
+  bucketMarkers, forEachVisibleSpan, visibleArrows, type Lane, type TimelineModel,
 } from '../../lib/timeline';
 import { formatOffset, ticks, xOf, type View } from '../../lib/timelineView';
 
@@ -24,6 +24,7 @@ export const COLORS = {
   accent: '#58a6ff',
   compare: '#d2a8ff',
   selected: '#ffffff',
+  selectedLane: '#1a2a3d',
   arrow: 'rgba(173, 186, 255, 0.55)',
   levels: ['#6e7681', '#58a6ff', '#e3b341', '#ff6b6b'],
 };
@@ -72,6 +73,7 @@ export interface FrameInput {
   ctx: CanvasRenderingContext2D;
   width: number; // CSS pixels, whole canvas
   height: number;
+  dpr: number;
   model: TimelineModel;
   cols: EventColumns;
   geo: LaneGeometry;
@@ -80,121 +82,242 @@ export interface FrameInput {
   selectedEvent: number | null; // index into cols
   cursor: number | null;
   compare: number | null;
+  layer: PixelLayer;
 }
 
-/** What was drawn, for hit-testing clicks without recomputing. */
-export interface FrameHits {
-  spans: SpanRect[][];
+/* ---- the pixel layer ----
+ * Zoomed out, most bars and markers are narrower than a pixel and there are
+ * tens of thousands of them: drawn one canvas call each, a frame costs far
+ * more than 33 ms. So backgrounds, grid lines, narrow bars and ordinary
+ * markers are written straight into an ImageData (a few array writes each)
+ * and put on the canvas at once; only what is wide or rare (bars with room
+ * for a label, warning and error diamonds, arrows, text, cursors) is drawn
+ * with the canvas API on top. */
+
+export interface PixelLayer {
+  img: ImageData | null;
+  u32: Uint32Array | null;
 }
+
+export const newPixelLayer = (): PixelLayer => ({ img: null, u32: null });
+
+const packed = new Map<string, number>();
+/** '#rrggbb' as the little-endian RGBA word ImageData stores. */
+function rgba(color: string): number {
+  let v = packed.get(color);
+  if (v === undefined) {
+    const n = parseInt(color.slice(1), 16);
+    v = ((0xff << 24) | ((n & 0xff) << 16) | (n & 0xff00) | ((n >> 16) & 0xff)) >>> 0;
+    packed.set(color, v);
+  }
+  return v;
+}
+
+class Pixels {
+  constructor(readonly u32: Uint32Array, readonly w: number, readonly h: number, readonly dpr: number) {}
+  /** Fills a rect given in CSS pixels; at least one device pixel wide. */
+  rect(x0: number, y0: number, x1: number, y1: number, color: number) {
+    const d = this.dpr;
+    let a = Math.floor(x0 * d);
+    let b = Math.max(a + 1, Math.ceil(x1 * d));
+    const top = Math.max(0, Math.round(y0 * d));
+    const bottom = Math.min(this.h, Math.round(y1 * d));
+    if (a < 0) a = 0;
+    if (b > this.w) b = this.w;
+    if (a >= b) return;
+    const u = this.u32;
+    if (b - a > 16) { // wide: fill() pays off; narrow: a call costs more than the writes
+      for (let y = top; y < bottom; y++) u.fill(color, y * this.w + a, y * this.w + b);
+      return;
+    }
+    for (let y = top; y < bottom; y++) {
+      const row = y * this.w;
+      for (let x = a; x < b; x++) u[row + x] = color;
+    }
+  }
+}
+
+function pixelsFor(f: FrameInput, plotW: number): { px: Pixels; img: ImageData } {
+  const w = Math.max(1, Math.round(plotW * f.dpr));
+  const h = Math.max(1, Math.round(f.height * f.dpr));
+  let img = f.layer.img;
+  if (!img || img.width !== w || img.height !== h) {
+    img = f.ctx.createImageData(w, h);
+    f.layer.img = img;
+    f.layer.u32 = new Uint32Array(img.data.buffer);
+  }
+  return { px: new Pixels(f.layer.u32!, w, h, f.dpr), img };
+}
+
+/** What was drawn, for hit-testing: nothing kept (hit tests recompute). */
+export type FrameHits = null;
 
 export function drawFrame(f: FrameInput): FrameHits {
-  const { ctx, width, height, model, cols, geo, view } = f;
+  const { ctx, width, height, model, geo, view } = f;
   const plotW = Math.max(1, width - GUTTER);
-  ctx.fillStyle = COLORS.bg;
-  ctx.fillRect(0, 0, width, height);
-  drawLaneBackgrounds(f, plotW);
+  const { px, img } = pixelsFor(f, plotW);
+  const tickTimes = gridTicks(f, plotW);
+  paintBackground(f, px, plotW, tickTimes);
+  const wide: WideBar[] = [];
+  const diamonds: number[][] = [];
+  model.lanes.forEach((lane, i) => {
+    paintSpans(f, px, lane, geo.top[i]!, plotW, wide);
+    diamonds.push(paintMarkers(px, lane, geo.top[i]!, view, plotW));
+  });
+  ctx.putImageData(img, Math.round(GUTTER * f.dpr), 0);
 
+  ctx.fillStyle = '#161b22';
+  ctx.fillRect(0, 0, GUTTER, height);
   ctx.save();
   ctx.beginPath();
   ctx.rect(GUTTER, 0, plotW, height);
   ctx.clip();
   ctx.translate(GUTTER, 0);
-  drawGrid(f, plotW);
-  const hits: FrameHits = { spans: [] };
-  model.lanes.forEach((lane, i) => {
-    hits.spans.push(drawSpans(ctx, cols, lane, geo.top[i]!, view, plotW, f.selectedEvent));
-    drawMarkers(ctx, lane, geo.top[i]!, view, plotW);
-  });
+  drawAxisLabels(ctx, tickTimes, plotW);
+  drawWideBars(f, wide, plotW);
+  drawDiamonds(ctx, model.lanes.map((_, i) => geo.top[i]!), diamonds);
   drawArrows(f, plotW);
   drawTimeLine(ctx, view, plotW, height, f.compare, COLORS.compare, true);
   drawTimeLine(ctx, view, plotW, height, f.cursor, COLORS.accent, false);
   ctx.restore();
   drawLabels(f);
-  return hits;
+  return null;
 }
 
-function drawLaneBackgrounds(f: FrameInput, plotW: number) {
-  const { ctx, model, geo } = f;
+/** Tick offsets from the trace start, and their x. */
+function gridTicks(f: FrameInput, plotW: number): { x: number; label: string }[] {
+  const origin = f.model.start;
+  const rel = { start: f.view.start - origin, end: f.view.end - origin };
+  return ticks(rel, Math.max(2, Math.floor(plotW / 110))).map((r) => ({ x: Math.round(xOf(rel, plotW, r)), label: formatOffset(r) }));
+}
+
+function paintBackground(f: FrameInput, px: Pixels, plotW: number, tickTimes: { x: number }[]) {
+  const { model, geo } = f;
+  px.rect(0, 0, plotW, f.height, rgba(COLORS.bg));
   model.lanes.forEach((lane, i) => {
-    const sel = lane.agent === f.selectedAgent;
-    ctx.fillStyle = sel ? '#1a2a3d' : i % 2 ? COLORS.laneAlt : COLORS.bg;
-    ctx.fillRect(0, geo.top[i]!, GUTTER + plotW, geo.height[i]!);
+    const color = lane.agent === f.selectedAgent ? COLORS.selectedLane : i % 2 ? COLORS.laneAlt : COLORS.bg;
+    px.rect(0, geo.top[i]!, plotW, geo.top[i]! + geo.height[i]!, rgba(color));
+  });
+  const grid = rgba(COLORS.grid);
+  for (const t of tickTimes) px.rect(t.x, AXIS_H, t.x + 1, f.height, grid);
+  px.rect(0, AXIS_H - 1, plotW, AXIS_H, grid);
+}
+
+interface WideBar {
+  event: number;
+  x0: number;
+  x1: number;
+  y: number;
+  level: number;
+}
+
+/** Bars narrower than this are pixels; wider ones are drawn, with a label when it fits. */
+const WIDE_PX = 4;
+
+function paintSpans(f: FrameInput, px: Pixels, lane: Lane, top: number, plotW: number, wide: WideBar[]) {
+  const { cols, view } = f;
+  const s = lane.spans;
+  forEachVisibleSpan(s, view, plotW, (i, x0, x1) => {
+    const ev = s.event[i]!;
+    const y = barY(top, s.depth[i]!);
+    const level = s.level[i]!;
+    if (x1 - x0 >= WIDE_PX || ev === f.selectedEvent) {
+      wide.push({ event: ev, x0, x1, y, level });
+      return;
+    }
+    px.rect(x0, y + 1, x1, y + BAR_H - 1, rgba(spanColor(cols.types[cols.type[ev]!]!)));
+    if (level >= 2) px.rect(x0, y + BAR_H - 3, x1, y + BAR_H - 1, rgba(COLORS.levels[level]!));
   });
 }
 
-function drawGrid(f: FrameInput, plotW: number) {
-  const { ctx, view, height, model } = f;
-  const origin = model.start;
+/** Ordinary markers as pixels; returns the x of warning/error buckets, by level (x, level pairs). */
+function paintMarkers(px: Pixels, lane: Lane, top: number, view: View, plotW: number): number[] {
+  const b = bucketMarkers(lane.markers, view, plotW, 2);
+  const y = markerY(top);
+  const out: number[] = [];
+  for (let i = 0; i < b.x.length; i++) {
+    const level = b.level[i]!;
+    if (level >= 2) {
+      out.push(b.x[i]!, level);
+      continue;
+    }
+    const h = b.count[i]! > 1 ? Math.min(MARKER_ROW, 5 + Math.log2(b.count[i]!) * 1.5) : 6;
+    px.rect(b.x[i]! - 1, y - h / 2, b.x[i]! + 1, y + h / 2, rgba(COLORS.levels[level]!));
+  }
+  return out;
+}
+
+function drawAxisLabels(ctx: CanvasRenderingContext2D, tickTimes: { x: number; label: string }[], plotW: number) {
   ctx.font = '11px ui-monospace, Menlo, Consolas, monospace';
   ctx.textBaseline = 'middle';
-  const rel = { start: view.start - origin, end: view.end - origin };
-  for (const r of ticks(rel, Math.max(2, Math.floor(plotW / 110)))) {
-    const x = Math.round(xOf(rel, plotW, r)) + 0.5;
-    ctx.fillStyle = COLORS.grid;
-    ctx.fillRect(x, AXIS_H, 1, height - AXIS_H);
-    ctx.fillStyle = COLORS.muted;
-    ctx.fillText(formatOffset(r), x + 4, AXIS_H / 2);
-  }
-  ctx.fillStyle = COLORS.grid;
-  ctx.fillRect(0, AXIS_H - 1, plotW, 1);
+  ctx.fillStyle = COLORS.muted;
+  for (const t of tickTimes) if (t.x < plotW - 20) ctx.fillText(t.label, t.x + 4, AXIS_H / 2);
 }
 
-function drawSpans(
-  ctx: CanvasRenderingContext2D, cols: EventColumns, lane: Lane, top: number, view: View, plotW: number,
-  selected: number | null,
-): SpanRect[] {
-  const rects = visibleSpans(lane.spans, view, plotW, 1);
+function drawWideBars(f: FrameInput, wide: WideBar[], plotW: number) {
+  const { ctx, cols } = f;
+  const byColor = new Map<string, WideBar[]>();
+  for (const b of wide) {
+    const c = spanColor(cols.types[cols.type[b.event]!]!);
+    const list = byColor.get(c);
+    if (list) list.push(b);
+    else byColor.set(c, [b]);
+  }
+  for (const [color, list] of byColor) {
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    for (const b of list) ctx.rect(b.x0, b.y + 1, Math.max(1, b.x1 - b.x0), BAR_H - 2);
+    ctx.fill();
+  }
+  for (const b of wide) {
+    if (b.level < 2) continue; // a warn or error inside: a coloured underline
+    ctx.fillStyle = COLORS.levels[b.level]!;
+    ctx.fillRect(b.x0, b.y + BAR_H - 3, Math.max(1, b.x1 - b.x0), 2);
+  }
+  const chosen = wide.find((b) => b.event === f.selectedEvent);
+  if (chosen) {
+    ctx.strokeStyle = COLORS.selected;
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect(chosen.x0 + 0.5, chosen.y + 1.5, Math.max(2, chosen.x1 - chosen.x0) - 1, BAR_H - 3);
+  }
   ctx.font = '10.5px system-ui, sans-serif';
   ctx.textBaseline = 'middle';
-  for (const r of rects) {
-    const y = barY(top, r.depth);
-    const w = Math.max(1, r.x1 - r.x0);
-    const type = r.event >= 0 ? cols.types[cols.type[r.event]!]! : '';
-    ctx.fillStyle = r.count > 1 ? '#4a5566' : spanColor(type);
-    ctx.fillRect(r.x0, y + 1, w, BAR_H - 2);
-    if (r.level >= 2) { // a warn or error inside: a coloured underline
-      ctx.fillStyle = COLORS.levels[r.level]!;
-      ctx.fillRect(r.x0, y + BAR_H - 3, w, 2);
-    }
-    if (r.event >= 0 && r.event === selected) {
-      ctx.strokeStyle = COLORS.selected;
-      ctx.lineWidth = 1.5;
-      ctx.strokeRect(r.x0 + 0.5, y + 1.5, w - 1, BAR_H - 3);
-    }
-    if (r.count === 1 && w > 40) {
-      const label = cols.types[cols.type[r.event]!]!;
-      ctx.fillStyle = '#f0f4f8';
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(Math.max(r.x0, 0), y, Math.min(w, plotW), BAR_H);
-      ctx.clip();
-      ctx.fillText(label, Math.max(r.x0, 0) + 3, y + BAR_H / 2);
-      ctx.restore();
-    }
+  ctx.fillStyle = '#f0f4f8';
+  for (const b of wide) {
+    const x = Math.max(b.x0, 0);
+    const room = Math.min(b.x1, plotW) - x - 6;
+    if (room < 24) continue;
+    ctx.fillText(fitLabel(ctx, cols.types[cols.type[b.event]!]!, room), x + 3, b.y + BAR_H / 2);
   }
-  return rects;
 }
 
-function drawMarkers(ctx: CanvasRenderingContext2D, lane: Lane, top: number, view: View, plotW: number) {
-  const b = bucketMarkers(lane.markers, view, plotW, 3);
-  const y = markerY(top);
-  // draw low levels first so errors end up on top
-  for (let level = 0; level <= 3; level++) {
+/** The label, cut with an ellipsis to fit `room` pixels. */
+function fitLabel(ctx: CanvasRenderingContext2D, text: string, room: number): string {
+  const full = ctx.measureText(text).width;
+  if (full <= room) return text;
+  let n = Math.max(1, Math.floor((text.length * room) / full));
+  while (n > 1 && ctx.measureText(`${text.slice(0, n)}…`).width > room) n--;
+  return `${text.slice(0, n)}…`;
+}
+
+/** Warnings and errors: diamonds, errors drawn last so they stay on top. */
+function drawDiamonds(ctx: CanvasRenderingContext2D, tops: number[], perLane: number[][]) {
+  for (const level of [2, 3]) {
     ctx.fillStyle = COLORS.levels[level]!;
-    for (let i = 0; i < b.x.length; i++) {
-      if (b.level[i] !== level) continue;
-      const h = b.count[i]! > 1 ? Math.min(MARKER_ROW, 5 + Math.log2(b.count[i]!) * 1.5) : 6;
-      if (level >= 2) {
-        ctx.beginPath(); // a diamond: warnings and errors stand out by shape too
-        ctx.moveTo(b.x[i]!, y - 5);
-        ctx.lineTo(b.x[i]! + 4, y);
-        ctx.lineTo(b.x[i]!, y + 5);
-        ctx.lineTo(b.x[i]! - 4, y);
-        ctx.fill();
-      } else {
-        ctx.fillRect(b.x[i]! - 1, y - h / 2, 2, h);
+    ctx.beginPath();
+    perLane.forEach((list, lane) => {
+      const y = markerY(tops[lane]!);
+      for (let k = 0; k < list.length; k += 2) {
+        if (list[k + 1] !== level) continue;
+        const x = list[k]!;
+        ctx.moveTo(x, y - 5);
+        ctx.lineTo(x + 4, y);
+        ctx.lineTo(x, y + 5);
+        ctx.lineTo(x - 4, y);
+        ctx.closePath();
       }
-    }
+    });
+    ctx.fill();
   }
 }
 
@@ -203,22 +326,31 @@ function drawArrows(f: FrameInput, plotW: number) {
   const lines = visibleArrows(model.arrows, view, plotW, 3);
   ctx.strokeStyle = COLORS.arrow;
   ctx.fillStyle = COLORS.arrow;
+  // one stroke per line width (merged arrows are thicker), one fill for all heads
+  for (const width of [1, 2, 3]) {
+    ctx.lineWidth = width;
+    ctx.beginPath();
+    for (const l of lines) {
+      if (arrowWidth(l.count) !== width) continue;
+      ctx.moveTo(l.x0, markerY(geo.top[l.fromLane]!));
+      ctx.lineTo(l.x1, markerY(geo.top[l.toLane]!));
+    }
+    ctx.stroke();
+  }
+  ctx.beginPath();
   for (const l of lines) {
     const y0 = markerY(geo.top[l.fromLane]!);
     const y1 = markerY(geo.top[l.toLane]!);
-    ctx.lineWidth = l.count > 1 ? Math.min(3, 1 + Math.log2(l.count) / 2) : 1;
-    ctx.beginPath();
-    ctx.moveTo(l.x0, y0);
-    ctx.lineTo(l.x1, y1);
-    ctx.stroke();
     const a = Math.atan2(y1 - y0, l.x1 - l.x0);
-    ctx.beginPath();
     ctx.moveTo(l.x1, y1);
     ctx.lineTo(l.x1 - 6 * Math.cos(a - 0.4), y1 - 6 * Math.sin(a - 0.4));
     ctx.lineTo(l.x1 - 6 * Math.cos(a + 0.4), y1 - 6 * Math.sin(a + 0.4));
-    ctx.fill();
+    ctx.closePath();
   }
+  ctx.fill();
 }
+
+const arrowWidth = (count: number) => (count <= 1 ? 1 : count < 8 ? 2 : 3);
 
 function drawTimeLine(
   ctx: CanvasRenderingContext2D, view: View, plotW: number, height: number, t: number | null, color: string, dashed: boolean,
@@ -239,9 +371,9 @@ function drawLabels(f: FrameInput) {
   const { ctx, model, geo } = f;
   ctx.font = '12px system-ui, sans-serif';
   ctx.textBaseline = 'middle';
-  ctx.fillStyle = '#161b22';
-  ctx.fillRect(0, 0, GUTTER, AXIS_H);
   model.lanes.forEach((lane, i) => {
+    ctx.fillStyle = lane.agent === f.selectedAgent ? COLORS.selectedLane : i % 2 ? COLORS.laneAlt : COLORS.bg;
+    ctx.fillRect(0, geo.top[i]!, GUTTER, geo.height[i]!);
     ctx.fillStyle = lane.agent === f.selectedAgent ? COLORS.selected : COLORS.text;
     const label = lane.agent.length > 17 ? `${lane.agent.slice(0, 16)}…` : lane.agent;
     ctx.fillText(label, 10, geo.top[i]! + LANE_PAD + MARKER_ROW / 2 + 2);
