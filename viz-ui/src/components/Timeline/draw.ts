@@ -25,7 +25,7 @@ export const COLORS = {
   compare: '#d2a8ff',
   selected: '#ffffff',
   selectedLane: '#1a2a3d',
-  arrow: 'rgba(173, 186, 255, 0.55)',
+  arrow: '#6f7bb0',
   levels: ['#6e7681', '#58a6ff', '#e3b341', '#ff6b6b'],
 };
 
@@ -137,6 +137,25 @@ class Pixels {
   }
 }
 
+/** A 1-pixel line (Bresenham) between two points in CSS pixels, clipped to the layer. */
+function line(px: Pixels, x0: number, y0: number, x1: number, y1: number, color: number) {
+  const d = px.dpr;
+  let ax = Math.round(x0 * d), ay = Math.round(y0 * d);
+  const bx = Math.round(x1 * d), by = Math.round(y1 * d);
+  const dx = Math.abs(bx - ax), dy = -Math.abs(by - ay);
+  const sx = ax < bx ? 1 : -1, sy = ay < by ? 1 : -1;
+  let err = dx + dy;
+  // a line may start or end far off screen: walk at most what can be visible
+  for (let steps = 0; steps < px.w + px.h + 4 * (dx - dy); steps++) {
+    if (ax >= 0 && ax < px.w && ay >= 0 && ay < px.h) px.u32[ay * px.w + ax] = color;
+    else if ((sx > 0 && ax >= px.w) || (sx < 0 && ax < 0)) return;
+    if (ax === bx && ay === by) return;
+    const e2 = 2 * err;
+    if (e2 >= dy) { err += dy; ax += sx; }
+    if (e2 <= dx) { err += dx; ay += sy; }
+  }
+}
+
 function pixelsFor(f: FrameInput, plotW: number): { px: Pixels; img: ImageData } {
   const w = Math.max(1, Math.round(plotW * f.dpr));
   const h = Math.max(1, Math.round(f.height * f.dpr));
@@ -164,6 +183,7 @@ export function drawFrame(f: FrameInput): FrameHits {
     paintSpans(f, px, lane, geo.top[i]!, plotW, wide);
     diamonds.push(paintMarkers(px, lane, geo.top[i]!, view, plotW));
   });
+  paintArrows(f, px, plotW);
   ctx.putImageData(img, Math.round(GUTTER * f.dpr), 0);
 
   ctx.fillStyle = '#161b22';
@@ -176,7 +196,6 @@ export function drawFrame(f: FrameInput): FrameHits {
   drawAxisLabels(ctx, tickTimes, plotW);
   drawWideBars(f, wide, plotW);
   drawDiamonds(ctx, model.lanes.map((_, i) => geo.top[i]!), diamonds);
-  drawArrows(f, plotW);
   drawTimeLine(ctx, view, plotW, height, f.compare, COLORS.compare, true);
   drawTimeLine(ctx, view, plotW, height, f.cursor, COLORS.accent, false);
   ctx.restore();
@@ -321,33 +340,25 @@ function drawDiamonds(ctx: CanvasRenderingContext2D, tops: number[], perLane: nu
   }
 }
 
-function drawArrows(f: FrameInput, plotW: number) {
-  const { ctx, model, geo, view } = f;
-  const lines = visibleArrows(model.arrows, view, plotW, 3);
-  ctx.strokeStyle = COLORS.arrow;
-  ctx.fillStyle = COLORS.arrow;
-  // one stroke per line width (merged arrows are thicker), one fill for all heads
-  for (const width of [1, 2, 3]) {
-    ctx.lineWidth = width;
-    ctx.beginPath();
-    for (const l of lines) {
-      if (arrowWidth(l.count) !== width) continue;
-      ctx.moveTo(l.x0, markerY(geo.top[l.fromLane]!));
-      ctx.lineTo(l.x1, markerY(geo.top[l.toLane]!));
-    }
-    ctx.stroke();
-  }
-  ctx.beginPath();
-  for (const l of lines) {
+/**
+ * Messages as pixel lines from the sender's marker row to the receiver's,
+ * with a small head; a merged arrow (several messages) is drawn doubled.
+ * Anti-aliased canvas strokes cost more to rasterize than everything else
+ * in a zoomed-out frame together, so these are plain pixels too.
+ */
+function paintArrows(f: FrameInput, px: Pixels, plotW: number) {
+  const { model, geo, view } = f;
+  const color = rgba(COLORS.arrow);
+  for (const l of visibleArrows(model.arrows, view, plotW, 3)) {
     const y0 = markerY(geo.top[l.fromLane]!);
     const y1 = markerY(geo.top[l.toLane]!);
+    line(px, l.x0, y0, l.x1, y1, color);
+    if (arrowWidth(l.count) > 1) line(px, l.x0 + 1, y0, l.x1 + 1, y1, color);
+    if (l.x1 < -8 || l.x1 > plotW + 8) continue;
     const a = Math.atan2(y1 - y0, l.x1 - l.x0);
-    ctx.moveTo(l.x1, y1);
-    ctx.lineTo(l.x1 - 6 * Math.cos(a - 0.4), y1 - 6 * Math.sin(a - 0.4));
-    ctx.lineTo(l.x1 - 6 * Math.cos(a + 0.4), y1 - 6 * Math.sin(a + 0.4));
-    ctx.closePath();
+    line(px, l.x1, y1, l.x1 - 6 * Math.cos(a - 0.45), y1 - 6 * Math.sin(a - 0.45), color);
+    line(px, l.x1, y1, l.x1 - 6 * Math.cos(a + 0.45), y1 - 6 * Math.sin(a + 0.45), color);
   }
-  ctx.fill();
 }
 
 const arrowWidth = (count: number) => (count <= 1 ? 1 : count < 8 ? 2 : 3);
