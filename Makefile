@@ -125,8 +125,9 @@ $(BUILD)/bin/swarm-demo-notrace: examples/swarm-demo.c libtrace/include/trace.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DTRACE_DISABLE -o $@ $<
 
-bench: lib collector examples $(BUILD)/bin/bench-hotpath $(BUILD)/bin/bench-ingest \
-       $(BUILD)/bin/bench-latency_producer $(BUILD)/bin/swarm-demo-notrace test/node_modules/.package-lock.json
+bench: lib collector examples ui $(BUILD)/bin/bench-hotpath $(BUILD)/bin/bench-ingest \
+       $(BUILD)/bin/bench-latency_producer $(BUILD)/bin/bench-ui_trace $(BUILD)/bin/swarm-demo-notrace \
+       test/node_modules/.package-lock.json
 	bash bench/run.sh
 
 demo: deps

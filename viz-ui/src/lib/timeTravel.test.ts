@@ -64,6 +64,12 @@ describe('applyEvent', () => {
     s = applyEvent(s, ev('coder-1', 'task.completed', 4, { taskId: 't-7' }));
     expect(s).toEqual({ ...idle, tasksDone: 3 });
   });
+  it('keeps the queue list in step: queued in, started out', () => {
+    let s = applyEvent({ ...idle, queued: 1, queue: ['t-1'] }, ev('coder-1', 'custom.inbox', 1, {}, 'queued t-2 (2 waiting)'));
+    expect(s).toMatchObject({ queued: 2, queue: ['t-1', 't-2'] });
+    s = applyEvent(s, ev('coder-1', 'task.started', 2, { taskId: 't-1' }));
+    expect(s).toMatchObject({ queued: 1, queue: ['t-2'], currentTask: { id: 't-1' } });
+  });
   it('counts failures but not cancellations, and errors and stops', () => {
     const busy = { ...idle, status: 'busy', currentTask: { id: 't-1' } };
     expect(applyEvent(busy, ev('coder-1', 'task.failed', 1, { taskId: 't-1', error: 'build failed' }))).toMatchObject({ status: 'idle', currentTask: null, tasksFailed: 1 });

@@ -97,12 +97,16 @@ export function applyEvent(state: JsonObject, e: TraceEvent): JsonObject {
     case 'agent.error':
       s.errors = num(s.errors) + 1;
       break;
-    case 'custom.inbox': // the swarm's "task queued with me"
+    case 'custom.inbox': { // the swarm's "queued t-7 (2 waiting)"
       s.queued = num(s.queued) + 1;
+      const queued = /^queued (\S+)/.exec(e.message ?? '');
+      if (queued && Array.isArray(s.queue)) s.queue = [...s.queue, queued[1]!];
       break;
+    }
     case 'task.started':
       s.status = 'busy';
       s.queued = Math.max(0, num(s.queued) - 1);
+      if (Array.isArray(s.queue)) s.queue = s.queue.filter((id) => id !== taskId);
       s.currentTask = current && current.id === taskId ? current : { id: taskId };
       break;
     case 'custom.thinking': { // the plan of the current task: its attempt and text

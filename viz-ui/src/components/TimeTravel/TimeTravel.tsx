@@ -177,7 +177,8 @@ function AgentCard({ s, traceStart, selected, onSelect }: {
       <dl>
         <dt>task</dt>
         <dd data-testid="agent-task">{task ? `${show(task.id)}${task.description ? ` — ${show(task.description)}` : ''}${task.attempt ? ` (attempt ${show(task.attempt)})` : ''}` : '—'}</dd>
-        <dt>queue</dt><dd>{show(st.queued)}</dd>
+        <dt>queue</dt>
+        <dd data-testid="agent-queue">{show(st.queued)}{Array.isArray(st.queue) && st.queue.length ? `: ${st.queue.map(show).join(', ')}` : ''}</dd>
         <dt>done / failed</dt><dd>{show(st.tasksDone)} / {show(st.tasksFailed)}{st.errors ? ` · ${show(st.errors)} errors` : ''}</dd>
         <dt>memory</dt>
         <dd className="tt-memory">{memory.length ? memory.map(([k, v]) => <span key={k} title={show(v)}>{k}</span>) : '—'}</dd>
