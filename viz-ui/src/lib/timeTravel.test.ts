@@ -55,7 +55,7 @@ describe('nearestSnapshotBefore', () => {
 
 describe('applyEvent', () => {
   it('follows a task from queue to completion', () => {
-    let s = applyEvent(idle, ev('coder-1', 'custom.inbox', 1));
+    let s = applyEvent(idle, ev('coder-1', 'custom.inbox', 1, {}, 'queued t-7 (1 waiting)'));
     expect(s.queued).toBe(1);
     s = applyEvent(s, ev('coder-1', 'task.started', 2, { taskId: 't-7' }));
     expect(s).toMatchObject({ status: 'busy', queued: 0, currentTask: { id: 't-7' } });
@@ -69,6 +69,17 @@ describe('applyEvent', () => {
     expect(s).toMatchObject({ queued: 2, queue: ['t-1', 't-2'] });
     s = applyEvent(s, ev('coder-1', 'task.started', 2, { taskId: 't-1' }));
     expect(s).toMatchObject({ queued: 1, queue: ['t-2'], currentTask: { id: 't-1' } });
+    // a retry that was never queued here leaves the queue alone
+    expect(applyEvent(s, ev('coder-1', 'task.started', 3, { taskId: 't-9' }))).toMatchObject({ queued: 1, queue: ['t-2'] });
+  });
+  it("follows the coordinator's queue: planned in, assigned out", () => {
+    const c = { agent: 'coordinator', status: 'busy', queued: 0, queue: [] };
+    let s = applyEvent(c, ev('coordinator', 'custom.planning', 1, {}, 'queued t-5 for a coder (1 waiting)'));
+    expect(s).toMatchObject({ queued: 1, queue: ['t-5'] });
+    s = applyEvent(s, ev('coordinator', 'custom.planning', 2, {}, 'decided to split the work'));
+    expect(s.queued).toBe(1);
+    s = applyEvent(s, ev('coordinator', 'task.assigned', 3, { taskId: 't-5', assignee: 'coder-1' }));
+    expect(s).toMatchObject({ queued: 0, queue: [] });
   });
   it('counts failures but not cancellations, and errors and stops', () => {
     const busy = { ...idle, status: 'busy', currentTask: { id: 't-1' } };

@@ -77,6 +77,21 @@ function metaString(e: TraceEvent, key: string): string | null {
 }
 
 /**
+ * Takes a task off the agent's queue. With the queue's ids (the swarm
+ * records them) only a task that was queued counts; without them, `blind`
+ * says whether to count one off anyway.
+ */
+function dequeue(s: JsonObject, taskId: string | null, blind: boolean): void {
+  if (Array.isArray(s.queue)) {
+    if (taskId === null || !s.queue.includes(taskId)) return;
+    s.queue = s.queue.filter((id) => id !== taskId);
+    s.queued = Math.max(0, num(s.queued) - 1);
+  } else if (blind) {
+    s.queued = Math.max(0, num(s.queued) - 1);
+  }
+}
+
+/**
  * One event applied to an agent_state (a new object; the input is not
  * touched). The rules follow what libtrace's hooks record: a task span
  * makes the agent busy with that task, its end makes it idle and counts
@@ -97,16 +112,20 @@ export function applyEvent(state: JsonObject, e: TraceEvent): JsonObject {
     case 'agent.error':
       s.errors = num(s.errors) + 1;
       break;
-    case 'custom.inbox': { // the swarm's "queued t-7 (2 waiting)"
-      s.queued = num(s.queued) + 1;
+    case 'custom.inbox': // the swarm's "queued t-7 (2 waiting)": a worker's queue,
+    case 'custom.planning': { // and the coordinator's "queued t-7 for a coder (2 waiting)"
       const queued = /^queued (\S+)/.exec(e.message ?? '');
-      if (queued && Array.isArray(s.queue)) s.queue = [...s.queue, queued[1]!];
+      if (!queued) break;
+      s.queued = num(s.queued) + 1;
+      if (Array.isArray(s.queue)) s.queue = [...s.queue, queued[1]!];
       break;
     }
+    case 'task.assigned': // the coordinator hands out a task it held
+      dequeue(s, taskId, false);
+      break;
     case 'task.started':
       s.status = 'busy';
-      s.queued = Math.max(0, num(s.queued) - 1);
-      if (Array.isArray(s.queue)) s.queue = s.queue.filter((id) => id !== taskId);
+      dequeue(s, taskId, true);
       s.currentTask = current && current.id === taskId ? current : { id: taskId };
       break;
     case 'custom.thinking': { // the plan of the current task: its attempt and text
