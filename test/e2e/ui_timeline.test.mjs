@@ -125,6 +125,21 @@ test('timeline draws, navigates with W/S/A/D, and time-travel reconstructs and d
   await page.keyboard.press('s');
   const out = await nextView(page, left);
   assert.ok(out.end - out.start > left.end - left.start, 'S widens the view');
+  // the mouse: the wheel zooms around the pointer, a drag pans
+  const box = await page.locator('[data-testid="timeline-canvas"]').boundingBox();
+  await page.mouse.move(box.x + 132 + (box.width - 132) / 2, box.y + 60);
+  const beforeWheel = await viewRange(page);
+  await page.mouse.wheel(0, -300);
+  const wheeled = await nextView(page, beforeWheel);
+  assert.ok(wheeled.end - wheeled.start < beforeWheel.end - beforeWheel.start, 'wheel up zooms in');
+  await page.waitForTimeout(250);
+  const beforeDrag = await viewRange(page);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 132 + (box.width - 132) / 2 + 200, box.y + 60, { steps: 5 });
+  await page.mouse.up();
+  const dragged = await nextView(page, beforeDrag);
+  assert.ok(dragged.start < beforeDrag.start, 'dragging right shows earlier times');
+  await tl.focus();
   for (let i = 0; i < 30; i++) await page.keyboard.press('s');
   await waitFor(async () => {
     const v = await viewRange(page);
