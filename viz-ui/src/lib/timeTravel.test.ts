@@ -124,11 +124,14 @@ describe('reconstructAgent', () => {
 
 /** A source answering from tables, counting calls. */
 function tableSource(snaps: Snapshot[], events: TraceEvent[]) {
-  const calls = { snapshots: 0, snapshot: [] as string[], events: [] as [number, number][] };
+  const calls = { snapshots: 0, snapshot: [] as string[], events: [] as (number | string)[][] };
   const source: TimeTravelSource = {
     snapshots: async () => { calls.snapshots++; return snaps.map(({ state: _s, ...m }) => m); },
     snapshot: async (id) => { calls.snapshot.push(id); return snaps.find((s) => s.id === id)!; },
-    events: async (from, to) => { calls.events.push([from, to]); return events.filter((e) => e.timestamp >= from && e.timestamp <= to); },
+    events: async (from, to, agent) => {
+      calls.events.push(agent === undefined ? [from, to] : [from, to, agent]);
+      return events.filter((e) => e.timestamp >= from && e.timestamp <= to && (agent === undefined || e.agentId === agent));
+    },
   };
   return { source, calls };
 }
@@ -169,11 +172,13 @@ describe('TimeTravelEngine', () => {
     expect(new Set(calls.snapshot).size).toBe(calls.snapshot.length);
   });
 
-  it('names agents with no snapshot too', async () => {
-    const { source } = tableSource(snaps, [...events, ev('tester-1', 'agent.started', 10)]);
+  it('names agents with no snapshot too, replaying only their own events from the start', async () => {
+    const { source, calls } = tableSource(snaps, [...events, ev('tester-1', 'agent.started', 10)]);
     const at = await new TimeTravelEngine(source, T0).stateAt(T0 + 20, ['tester-1']);
     expect(at.get('tester-1')!.state).toEqual({ agent: 'tester-1', status: 'idle' });
     expect(at.get('tester-1')!.snapshotAt).toBeNull();
+    expect(calls.events).toContainEqual([T0, T0 + 20, 'tester-1']);
+    expect(calls.events).toContainEqual([T0, T0 + 20]);
   });
 });
 

@@ -261,15 +261,16 @@ export function diffSwarm(a: ReadonlyMap<string, AgentState>, b: ReadonlyMap<str
 export interface TimeTravelSource {
   snapshots(): Promise<SnapshotMeta[]>;
   snapshot(id: string): Promise<Snapshot>;
-  /** every event with from <= timestamp <= to, any agent */
-  events(from: Micros, to: Micros): Promise<TraceEvent[]>;
+  /** every event with from <= timestamp <= to, of one agent or of all */
+  events(from: Micros, to: Micros, agent?: string): Promise<TraceEvent[]>;
 }
 
 /**
  * Reconstructs the whole swarm at any t. Snapshot metadata is listed once;
  * snapshot bodies are fetched once each and kept; the events fetched are
  * those from the earliest snapshot any agent needs up to t, normally a
- * window of a few seconds since the swarm snapshots every two.
+ * window of a few seconds since the swarm snapshots every two (an agent
+ * that never recorded a snapshot costs a fetch of its own events only).
  */
 export class TimeTravelEngine {
   private readonly source: TimeTravelSource;
@@ -313,15 +314,20 @@ export class TimeTravelEngine {
       memory: nearestSnapshotBefore(snaps, agent, 'memory_state', t),
       tasks: nearestSnapshotBefore(snaps, agent, 'task_state', t),
     }));
-    const from = Math.min(t, ...picks.map((p) => p.agentState?.timestamp ?? this.traceStart));
-    const [events, bodies] = await Promise.all([
-      this.source.events(from, t),
+    // one window for the agents with a snapshot, from the oldest one they
+    // need; an agent without any replays its own events from the start
+    const since = picks.flatMap((p) => (p.agentState ? [p.agentState.timestamp] : []));
+    const shared = since.length ? this.source.events(Math.min(t, ...since), t) : Promise.resolve([]);
+    const own = picks.map((p) => (p.agentState ? null : this.source.events(this.traceStart, t, p.agent)));
+    const [events, ownEvents, bodies] = await Promise.all([
+      shared,
+      Promise.all(own),
       Promise.all(picks.map((p) => Promise.all([this.body(p.agentState), this.body(p.memory), this.body(p.tasks)]))),
     ]);
     const out = new Map<string, AgentState>();
     picks.forEach((p, i) => {
       const [agentState, memory, tasks] = bodies[i]!;
-      out.set(p.agent, reconstructAgent(p.agent, t, { agentState, memory, tasks, events }));
+      out.set(p.agent, reconstructAgent(p.agent, t, { agentState, memory, tasks, events: ownEvents[i] ?? events }));
     });
     return out;
   }

@@ -23,15 +23,16 @@ async function get<T>(path: string, signal?: AbortSignal): Promise<T> {
  * lost) and the overlap is dropped by seq.
  */
 export async function eventsInRange(
-  traceId: string, from: Micros, to: Micros, signal?: AbortSignal,
+  traceId: string, from: Micros, to: Micros, signal?: AbortSignal, agent?: string,
 ): Promise<TraceEvent[]> {
+  const only = agent === undefined ? '' : `&agent=${encodeURIComponent(agent)}`;
   const base = `/api/traces/${encodeURIComponent(traceId)}/events/range`;
   const out: TraceEvent[] = [];
   const seen = new Set<number>();
   let start = Math.floor(from);
   for (;;) {
     const page = await get<{ events: TraceEvent[] }>(
-      `${base}?from=${start}&to=${Math.ceil(to)}&limit=${RANGE_PAGE}`, signal);
+      `${base}?from=${start}&to=${Math.ceil(to)}&limit=${RANGE_PAGE}${only}`, signal);
     for (const e of page.events) if (!seen.has(e.seq)) { seen.add(e.seq); out.push(e); }
     const last = page.events[page.events.length - 1];
     if (page.events.length < RANGE_PAGE || !last || last.timestamp === start) return out;
@@ -45,6 +46,6 @@ export function restSource(traceId: string, signal?: AbortSignal): TimeTravelSou
     snapshots: async () =>
       (await get<{ snapshots: SnapshotMeta[] }>(`/api/traces/${id}/snapshots?limit=${SNAPSHOT_LIMIT}`, signal)).snapshots,
     snapshot: (sid) => get<Snapshot>(`/api/snapshots/${encodeURIComponent(sid)}`, signal),
-    events: (from, to) => eventsInRange(traceId, from, to, signal),
+    events: (from, to, agent) => eventsInRange(traceId, from, to, signal, agent),
   };
 }

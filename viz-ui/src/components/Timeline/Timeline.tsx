@@ -76,6 +76,7 @@ export function Timeline(props: TimelineProps) {
   const frameRef = useRef(0);
   const latest = useRef(props);
   latest.current = props;
+  const hoverT = useRef<number | null>(null); // the time under the pointer
 
   const plotWidth = () => Math.max(1, widthRef.current - GUTTER);
 
@@ -184,7 +185,8 @@ export function Timeline(props: TimelineProps) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const v = viewRef.current;
     const c = latest.current.cursorTime;
-    const anchor = c != null && c >= v.start && c <= v.end ? c : (v.start + v.end) / 2;
+    // zoom around the pointer if it is over the plot, else the cursor, else the middle
+    const anchor = hoverT.current ?? (c != null && c >= v.start && c <= v.end ? c : (v.start + v.end) / 2);
     const next = viewForKey(e.key, v, anchor, bounds);
     if (next) {
       e.preventDefault();
@@ -246,6 +248,7 @@ export function Timeline(props: TimelineProps) {
       else if (d.moved) setView(panPixels(d.view, dx, plotWidth(), bounds));
       return;
     }
+    hoverT.current = x >= 0 ? tOf(viewRef.current, plotWidth(), x) : null;
     const hit = x >= 0 ? hitTest(x, e.nativeEvent.offsetY) : null;
     if (infoRef.current) infoRef.current.textContent = hit?.event != null ? describe(hit.event) : '\u00a0';
   };
@@ -304,6 +307,7 @@ export function Timeline(props: TimelineProps) {
           onPointerDown={onPointerDown}
           onPointerMove={onPointerMove}
           onPointerUp={onPointerUp}
+          onPointerLeave={() => { hoverT.current = null; }}
         />
         <div
           ref={cursorRef}
