@@ -115,6 +115,12 @@ int main(int argc, char **argv) {
     long task = 0;
     /* whole tasks while they fit, leaving room for each worker's stop */
     while (emitted + EVENTS_PER_TASK + agents <= n) {
+        if (task % 50 == 0) { /* the coordinator's state, now and then, as the swarm's */
+            char json[128];
+            snprintf(json, sizeof json,
+                     "{\"agent\":\"coordinator\",\"status\":\"busy\",\"tasksAssigned\":%ld}", task);
+            trace_snapshot("coordinator", "agent_state", json);
+        }
         one_task(names[task % agents], task, &done[task % agents]);
         emitted += EVENTS_PER_TASK;
         task++;

@@ -180,6 +180,16 @@ describe('TimeTravelEngine', () => {
     expect(calls.events).toContainEqual([T0, T0 + 20, 'tester-1']);
     expect(calls.events).toContainEqual([T0, T0 + 20]);
   });
+
+  it("keeps a snapshot-less agent's history: back costs nothing, forward fetches the rest", async () => {
+    const mine = [ev('tester-1', 'agent.started', 10), ev('tester-1', 'task.started', 50, { taskId: 't-1' }), ev('tester-1', 'task.completed', 90, { taskId: 't-1' })];
+    const { source, calls } = tableSource([], mine);
+    const engine = new TimeTravelEngine(source, T0);
+    expect((await engine.stateAt(T0 + 60, ['tester-1'])).get('tester-1')!.state).toMatchObject({ status: 'busy' });
+    expect((await engine.stateAt(T0 + 20, ['tester-1'])).get('tester-1')!.state).toEqual({ agent: 'tester-1', status: 'idle' });
+    expect((await engine.stateAt(T0 + 100, ['tester-1'])).get('tester-1')!.state).toMatchObject({ status: 'idle', tasksDone: 1 });
+    expect(calls.events).toEqual([[T0, T0 + 60, 'tester-1'], [T0 + 61, T0 + 100, 'tester-1']]);
+  });
 });
 
 describe('diff', () => {

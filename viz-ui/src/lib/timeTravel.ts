@@ -277,6 +277,8 @@ export class TimeTravelEngine {
   private readonly traceStart: Micros;
   private list: Promise<SnapshotMeta[]> | null = null;
   private readonly bodies = new Map<string, Promise<Snapshot>>();
+  /** an agent's own events from the trace start up to `to`, for agents with no snapshot */
+  private readonly history = new Map<string, Promise<{ to: Micros; events: TraceEvent[] }>>();
 
   constructor(source: TimeTravelSource, traceStart: Micros) {
     this.source = source;
@@ -304,6 +306,22 @@ export class TimeTravelEngine {
     return p;
   }
 
+  /**
+   * An agent's events from the trace start up to t. Kept between calls:
+   * scrubbing back costs nothing, moving forward fetches only what is new.
+   */
+  private ownEvents(agent: string, t: Micros): Promise<TraceEvent[]> {
+    const prev = this.history.get(agent);
+    const next = (prev ?? Promise.resolve({ to: this.traceStart - 1, events: [] as TraceEvent[] })).then(async (h) => {
+      if (t <= h.to) return h;
+      const more = await this.source.events(h.to + 1, t, agent);
+      return { to: t, events: h.events.concat(more) };
+    });
+    this.history.set(agent, next);
+    next.catch(() => this.history.delete(agent));
+    return next.then((h) => h.events.filter((e) => e.timestamp <= t));
+  }
+
   /** Every agent that has a snapshot or is named in `agents`, at t. */
   async stateAt(t: Micros, agents: readonly string[] = []): Promise<Map<string, AgentState>> {
     const snaps = await this.snapshots();
@@ -318,7 +336,7 @@ export class TimeTravelEngine {
     // need; an agent without any replays its own events from the start
     const since = picks.flatMap((p) => (p.agentState ? [p.agentState.timestamp] : []));
     const shared = since.length ? this.source.events(Math.min(t, ...since), t) : Promise.resolve([]);
-    const own = picks.map((p) => (p.agentState ? null : this.source.events(this.traceStart, t, p.agent)));
+    const own = picks.map((p) => (p.agentState ? null : this.ownEvents(p.agent, t)));
     const [events, ownEvents, bodies] = await Promise.all([
       shared,
       Promise.all(own),
