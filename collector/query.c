@@ -300,11 +300,12 @@ static void hex64(cJSON *o, const char *key, int64_t v) {
 
 int query_snapshots(struct mg_connection *c, sqlite3 *db, const char *trace) {
     char agent[WIRE_MAX_NAME + 1], type[64];
-    int64_t before, limit;
+    int64_t before, from, limit;
     int ha = api_str_param(c, "agent", agent, sizeof agent);
     int ht = api_str_param(c, "type", type, sizeof type);
     if (ha < 0 || ht < 0) return api_error(c, 400, "agent or type too long");
     if (api_int_param(c, "before", -1, 0, INT64_MAX, &before) ||
+        api_int_param(c, "from", -1, 0, INT64_MAX, &from) ||
         api_int_param(c, "limit", 1000, 1, 10000, &limit))
         return 400;
     int64_t id = trace_id_of(db, trace);
@@ -316,6 +317,8 @@ int query_snapshots(struct mg_connection *c, sqlite3 *db, const char *trace) {
     if (ha) qb_text(&q, " AND a.name = ?", agent);
     if (ht) qb_text(&q, " AND s.state_type = ?", type);
     if (before >= 0) qb_int(&q, " AND s.ts <= ?", before);
+    /* from: the next page of a long list (its first timestamp, inclusive) */
+    if (from >= 0) qb_int(&q, " AND s.ts >= ?", from);
     qb_int(&q, " ORDER BY s.ts, s.id LIMIT ?", limit);
     sqlite3_stmt *st = qb_prepare(db, &q);
     if (!st) return api_error(c, 500, "storage error");

@@ -56,6 +56,14 @@ test('REST read endpoints answer from the store, with filters and errors', async
   assert.equal(snaps.status, 200);
   assert.ok(snaps.body.snapshots.length > 0);
   assert.ok(snaps.body.snapshots.every((s) => s.agentId === 'coordinator'));
+  // paging: from (inclusive) continues a list cut by limit
+  const all = (await getJson(`${T}/snapshots?limit=10000`)).body.snapshots;
+  assert.ok(all.length > 4);
+  const firstPage = (await getJson(`${T}/snapshots?limit=3`)).body.snapshots;
+  assert.deepEqual(firstPage.map((x) => x.id), all.slice(0, 3).map((x) => x.id));
+  const next = (await getJson(`${T}/snapshots?limit=10000&from=${firstPage[2].timestamp}`)).body.snapshots;
+  assert.ok(next.every((x) => x.timestamp >= firstPage[2].timestamp));
+  assert.deepEqual(next.map((x) => x.id), all.filter((x) => x.timestamp >= firstPage[2].timestamp).map((x) => x.id));
   const one = await getJson(`${c.url}/api/snapshots/${snaps.body.snapshots[0].id}`);
   assert.equal(one.status, 200);
   assert.equal(typeof one.body.state, 'object');

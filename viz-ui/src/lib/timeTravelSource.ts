@@ -40,11 +40,25 @@ export async function eventsInRange(
   }
 }
 
+/** Every snapshot's metadata, oldest first, in pages continued `from` the last timestamp. */
+export async function allSnapshots(traceId: string, signal?: AbortSignal): Promise<SnapshotMeta[]> {
+  const base = `/api/traces/${encodeURIComponent(traceId)}/snapshots?limit=${SNAPSHOT_LIMIT}`;
+  const out: SnapshotMeta[] = [];
+  const seen = new Set<string>();
+  let from: number | null = null;
+  for (;;) {
+    const url: string = from === null ? base : `${base}&from=${from}`;
+    const page: SnapshotMeta[] = (await get<{ snapshots: SnapshotMeta[] }>(url, signal)).snapshots;
+    for (const m of page) if (!seen.has(m.id)) { seen.add(m.id); out.push(m); }
+    const last = page[page.length - 1];
+    if (page.length < SNAPSHOT_LIMIT || !last || last.timestamp === from) return out;
+    from = last.timestamp;
+  }
+}
+
 export function restSource(traceId: string, signal?: AbortSignal): TimeTravelSource {
-  const id = encodeURIComponent(traceId);
   return {
-    snapshots: async () =>
-      (await get<{ snapshots: SnapshotMeta[] }>(`/api/traces/${id}/snapshots?limit=${SNAPSHOT_LIMIT}`, signal)).snapshots,
+    snapshots: () => allSnapshots(traceId, signal),
     snapshot: (sid) => get<Snapshot>(`/api/snapshots/${encodeURIComponent(sid)}`, signal),
     events: (from, to, agent) => eventsInRange(traceId, from, to, signal, agent),
   };
