@@ -77,6 +77,8 @@ export function TimeTravel(props: TimeTravelProps) {
   const engine = useMemo(
     () => new TimeTravelEngine(props.source ?? restSource(traceId), traceStart),
     [traceId, traceStart, props.source]);
+  // a live trace that grew may have new snapshots: list them again
+  useEffect(() => { engine.refresh(); }, [engine, traceEnd]);
   const now = useSwarmState(engine, time, agents);
   const then = useSwarmState(engine, compareTime, agents);
 
