@@ -30,7 +30,7 @@ LIB_SRC  := libtrace/trace.c libtrace/ring.c libtrace/flusher.c libtrace/sampler
             libtrace/clock.c libtrace/hooks.c libtrace/selfmon.c libtrace/crash.c wire/wire.c
 COLL_SRC := collector/main.c collector/ingest.c collector/store.c collector/stream.c \
             collector/api.c collector/db.c collector/json.c collector/jw.c collector/smap.c \
-            collector/log.c collector/query.c collector/params.c wire/wire.c
+            collector/log.c collector/query.c collector/params.c collector/columns.c wire/wire.c
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/bin/%,$(wildcard examples/*.c))
 UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(wildcard test/unit/*.c))
 
@@ -177,8 +177,9 @@ $(BUILD)/bin/swarm-demo-notrace: examples/swarm-demo.c libtrace/include/trace.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DTRACE_DISABLE -o $@ $<
 
-bench: lib collector examples $(BUILD)/bin/bench-hotpath $(BUILD)/bin/bench-ingest \
-       $(BUILD)/bin/bench-latency_producer $(BUILD)/bin/swarm-demo-notrace test/node_modules/.package-lock.json
+bench: lib collector examples ui $(BUILD)/bin/bench-hotpath $(BUILD)/bin/bench-ingest \
+       $(BUILD)/bin/bench-latency_producer $(BUILD)/bin/bench-ui_trace $(BUILD)/bin/swarm-demo-notrace \
+       test/node_modules/.package-lock.json
 	bash bench/run.sh
 
 demo: deps

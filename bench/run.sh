@@ -65,6 +65,10 @@ echo "|---|---|---:|---:|---:|"
 node bench/latency.mjs 20000 5 2>/dev/null
 node bench/latency.mjs 100000 5 2>/dev/null
 echo
+echo "## UI: the timeline with 100 000 events in headless Chromium"
+node bench/ui_bench.mjs 100000 3 2>/dev/null
+echo "(load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
 echo "## the example swarm: CPU with tracing against tracing compiled out"
 bash bench/swarm_overhead.sh "$ingest"
 echo

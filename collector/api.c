@@ -343,6 +343,7 @@ static int api_route(struct mg_connection *c, sqlite3 *db, const char *path) {
     if (!strcmp(slash, "/events")) return query_events(c, db, id);
     if (!strcmp(slash, "/events/search")) return query_search(c, db, id);
     if (!strcmp(slash, "/events/range")) return query_range(c, db, id);
+    if (!strcmp(slash, "/events/columns")) return query_columns(c, db, id);
     if (!strcmp(slash, "/snapshots")) return query_snapshots(c, db, id);
     if (!strcmp(slash, "/graph")) return query_graph(c, db, id);
     return api_error(c, 404, "no such endpoint");
@@ -444,7 +445,7 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
      * civetweb's 500 ms default closed connections just as clients
      * reused them, failing their next request */
     opts[k++] = "keep_alive_timeout_ms";
-    opts[k++] = "5000";
+    opts[k++] = "10000";
     opts[k++] = "websocket_timeout_ms";
     opts[k++] = "86400000"; /* viewers may idle for hours */
     if (ui_dir && *ui_dir) {

@@ -177,7 +177,8 @@ int api_error(struct mg_connection *c, int status, const char *fmt, ...)
 /* params.c: request parameters and WebSocket messages, parsed without a
  * server (so fuzzers and unit tests can call them). */
 enum { API_ROUTE_TRACES, API_ROUTE_EVENTS, API_ROUTE_SEARCH, API_ROUTE_RANGE,
-       API_ROUTE_SNAPSHOTS, API_ROUTE_OVERHEAD, API_ROUTE_COUNT };
+       API_ROUTE_SNAPSHOTS, API_ROUTE_OVERHEAD, API_ROUTE_COLUMNS, API_ROUTE_COUNT };
+#define COLUMNS_MAX_ROWS 1000000 /* events/columns: rows in one answer */
 typedef struct api_query {
     int64_t limit, offset, from, to, after, before; /* -1: absent (from..before) */
     int has_status, has_session, has_agent, has_type, has_trace, has_parent;
@@ -215,6 +216,8 @@ int query_traces(struct mg_connection *c, sqlite3 *db);
 int query_events(struct mg_connection *c, sqlite3 *db, const char *trace);
 int query_search(struct mg_connection *c, sqlite3 *db, const char *trace);
 int query_range(struct mg_connection *c, sqlite3 *db, const char *trace);
+/* columns.c: every event of a trace as compact columns, for the timeline */
+int query_columns(struct mg_connection *c, sqlite3 *db, const char *trace);
 int query_snapshots(struct mg_connection *c, sqlite3 *db, const char *trace);
 int query_snapshot(struct mg_connection *c, sqlite3 *db, const char *id);
 int query_graph(struct mg_connection *c, sqlite3 *db, const char *trace);

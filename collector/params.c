@@ -140,6 +140,7 @@ static int params_snapshots(const char *qs, api_query *q, char *err, size_t errl
     if (q->has_agent < 0 || q->has_type < 0)
         return params_fail(err, errlen, "agent or type too long or contains NUL");
     return params_int_var(qs, "before", -1, 0, INT64_MAX, &q->before, err, errlen) ||
+                   params_int_var(qs, "from", -1, 0, INT64_MAX, &q->from, err, errlen) ||
                    params_int_var(qs, "limit", 1000, 1, 10000, &q->limit, err, errlen)
                ? -1
                : 0;
@@ -148,6 +149,15 @@ static int params_snapshots(const char *qs, api_query *q, char *err, size_t errl
 static int params_overhead(const char *qs, api_query *q, char *err, size_t errlen) {
     q->has_trace = params_text(qs, "trace", q->trace, sizeof q->trace);
     return q->has_trace < 0 ? params_fail(err, errlen, "trace too long or contains NUL") : 0;
+}
+
+/* events/columns: the whole trace unless narrowed */
+static int params_columns(const char *qs, api_query *q, char *err, size_t errlen) {
+    if (params_int_var(qs, "from", 0, 0, INT64_MAX, &q->from, err, errlen) ||
+        params_int_var(qs, "to", INT64_MAX, 0, INT64_MAX, &q->to, err, errlen) ||
+        params_int_var(qs, "limit", COLUMNS_MAX_ROWS, 1, COLUMNS_MAX_ROWS, &q->limit, err, errlen))
+        return -1;
+    return q->to < q->from ? params_fail(err, errlen, "to must not be before from") : 0;
 }
 
 int api_parse_query(int route, const char *qs, api_query *q, char *err, size_t errlen) {
@@ -161,6 +171,7 @@ int api_parse_query(int route, const char *qs, api_query *q, char *err, size_t e
     case API_ROUTE_RANGE: return params_range(qs, q, err, errlen);
     case API_ROUTE_SNAPSHOTS: return params_snapshots(qs, q, err, errlen);
     case API_ROUTE_OVERHEAD: return params_overhead(qs, q, err, errlen);
+    case API_ROUTE_COLUMNS: return params_columns(qs, q, err, errlen);
     default: return params_fail(err, errlen, "no such endpoint");
     }
 }

@@ -265,6 +265,8 @@ int query_snapshots(struct mg_connection *c, sqlite3 *db, const char *trace) {
     if (p.has_agent) qb_text(&q, " AND a.name = ?", p.agent);
     if (p.has_type) qb_text(&q, " AND s.state_type = ?", p.type);
     if (p.before >= 0) qb_int(&q, " AND s.ts <= ?", p.before);
+    /* from: the next page of a long list (its first timestamp, inclusive) */
+    if (p.from >= 0) qb_int(&q, " AND s.ts >= ?", p.from);
     qb_int(&q, " ORDER BY s.ts, s.id LIMIT ?", p.limit);
     sqlite3_stmt *st = qb_prepare(db, &q);
     if (!st) return api_error(c, 500, "storage error");

@@ -1051,6 +1051,15 @@ static void snapshot_agent(agent *a)
         jb_str(&j, NULL);
     }
     jb_kint(&j, "queued", a->backlog.len);
+    /* the work waiting behind the current task, oldest first */
+    jb_key(&j, "queue");
+    jb_open(&j, '[');
+    int listed = 0;
+    for (const message *m = a->backlog.head; m && listed < LIST_CAP; m = m->next, listed++) {
+        task_id(id, sizeof id, m->task.id);
+        jb_str(&j, id);
+    }
+    jb_close(&j, ']');
     jb_kint(&j, "tasksDone", a->done);
     jb_kint(&j, "tasksFailed", a->failed);
     jb_kint(&j, "errors", a->errors);
@@ -1920,6 +1929,7 @@ static void worker_on_message(agent *a, message *m)
         task_id(id, sizeof id, m->task.id);
         trace_debug(a->name, "custom.inbox", "queued %s (%d waiting)", id,
                     a->backlog.len);
+        snapshot_agent(a); /* the queue changed: time-travel shows it */
         return;
     case MSG_RESULT:
         if (a->sw->opt.topo == TOPO_RING && m->reporter >= 0) {

@@ -67,6 +67,7 @@ run "e2e load (quick)" bash -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; BUILD=bui
 run "e2e faults (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/faults.test.mjs
 run "e2e browser" env BUILD=build node --test --test-reporter=spec test/e2e/browser.test.mjs
 run "e2e ui views" env BUILD=build node --test --test-reporter=spec test/e2e/ui_views.test.mjs
+run "e2e ui timeline" env BUILD=build node --test --test-reporter=spec test/e2e/ui_timeline.test.mjs
 
 echo
 echo "=== summary"

@@ -60,6 +60,14 @@ test('REST read endpoints answer from the store, with filters and errors', async
   assert.equal(snaps.status, 200);
   assert.ok(snaps.body.snapshots.length > 0);
   assert.ok(snaps.body.snapshots.every((s) => s.agentId === 'coordinator'));
+  // paging: from (inclusive) continues a list cut by limit
+  const all = (await getJson(`${T}/snapshots?limit=10000`)).body.snapshots;
+  assert.ok(all.length > 4);
+  const firstPage = (await getJson(`${T}/snapshots?limit=3`)).body.snapshots;
+  assert.deepEqual(firstPage.map((x) => x.id), all.slice(0, 3).map((x) => x.id));
+  const next = (await getJson(`${T}/snapshots?limit=10000&from=${firstPage[2].timestamp}`)).body.snapshots;
+  assert.ok(next.every((x) => x.timestamp >= firstPage[2].timestamp));
+  assert.deepEqual(next.map((x) => x.id), all.filter((x) => x.timestamp >= firstPage[2].timestamp).map((x) => x.id));
   const one = await getJson(`${c.url}/api/snapshots/${snaps.body.snapshots[0].id}`);
   assert.equal(one.status, 200);
   assert.equal(typeof one.body.state, 'object');
@@ -103,6 +111,71 @@ test('REST read endpoints answer from the store, with filters and errors', async
     assert.equal(r.status, status, path);
     if (status !== 200) assert.equal(r.body.error.status, status);
     else assert.equal(r.body.events.length, 0, 'an injection string is just a value');
+  }
+  assert.equal(await c.stop(), 0);
+});
+
+test('events/columns: every event of a trace as columns, the same as the paged list', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db });
+  const swarm = await runSwarm(c.ingest, ['--agents', '4', '--duration', '2', '--speed', '10', '--seed', '5']);
+  await waitFor(() => sql(db, "SELECT count(*) AS n FROM traces WHERE status = 'completed'")[0].n === 1, { what: 'trace completed' });
+  const T = `${c.url}/api/traces/${encodeURIComponent(swarm.trace)}`;
+  const cols = await getJson(`${T}/events/columns`);
+  assert.equal(cols.status, 200);
+  const b = cols.body;
+  const rows = (await getJson(`${T}/events?limit=10000`)).body.events;
+  assert.ok(rows.length > 100);
+  assert.equal(b.traceId, swarm.trace);
+  assert.equal(b.count, rows.length);
+  assert.equal(b.total, rows.length);
+  for (const k of ['seq', 'ts', 'agent', 'type', 'level', 'kind', 'span', 'parent', 'duration', 'msg']) {
+    assert.equal(b[k].length, b.count, `column ${k}`);
+  }
+  const kinds = { event: 0, span_begin: 1, span_end: 2 };
+  const levels = { debug: 0, info: 1, warn: 2, error: 3 };
+  // span ids and msgIds become dense numbers: one number per id, both ways
+  const spanNo = new Map(), noSpan = new Map(), msgNo = new Map();
+  const same = (map, back, key, n, what) => {
+    if (key === null || key === undefined) return assert.equal(n, -1, `${what}: none is -1`);
+    assert.ok(n >= 0, `${what}: numbered`);
+    if (!map.has(key)) map.set(key, n);
+    assert.equal(map.get(key), n, `${what} ${key}: one number`);
+    if (back) {
+      if (!back.has(n)) back.set(n, key);
+      assert.equal(back.get(n), key, `${what} ${n}: one id`);
+    }
+  };
+  rows.forEach((e, i) => {
+    const got = { seq: b.seq[i], ts: b.ts[i], agent: b.agents[b.agent[i]], type: b.types[b.type[i]], level: b.level[i], kind: b.kind[i], duration: b.duration[i] };
+    assert.deepEqual(got, {
+      seq: e.seq, ts: e.timestamp, agent: e.agentId, type: e.eventType, level: levels[e.level], kind: kinds[e.kind], duration: e.duration,
+    }, `event ${e.seq}`);
+    same(spanNo, noSpan, e.spanId, b.span[i], 'span');
+    same(spanNo, noSpan, e.parentId, b.parent[i], 'parent');
+    same(msgNo, null, e.eventType.startsWith('message.') ? e.metadata.msgId : null, b.msg[i], 'msg');
+  });
+  assert.equal(b.spanCount, noSpan.size);
+  assert.equal(b.msgCount, msgNo.size);
+  assert.ok(b.msgCount > 0 && b.spanCount > 0, 'messages and spans are numbered');
+  assert.deepEqual([...b.agents].sort(), sql(db, 'SELECT name FROM agents ORDER BY name').map((r) => r.name));
+
+  // a time window and a limit
+  const mid = rows[Math.floor(rows.length / 2)].timestamp;
+  const half = (await getJson(`${T}/events/columns?from=${mid}`)).body;
+  assert.equal(half.count, rows.filter((e) => e.timestamp >= mid).length);
+  assert.ok(half.ts.every((ts) => ts >= mid));
+  const firstTen = (await getJson(`${T}/events/columns?to=${mid}&limit=10`)).body;
+  assert.deepEqual(firstTen.seq, rows.slice(0, 10).map((e) => e.seq));
+
+  for (const [path, status] of [
+    [`${T}/events/columns?from=9&to=1`, 400], [`${T}/events/columns?limit=0`, 400],
+    [`${T}/events/columns?limit=1000001`, 400], [`${T}/events/columns?from=abc`, 400],
+    [`${c.url}/api/traces/nope/events/columns`, 404],
+  ]) {
+    const r = await getJson(path);
+    assert.equal(r.status, status, path);
+    assert.equal(r.body.error.status, status);
   }
   assert.equal(await c.stop(), 0);
 });

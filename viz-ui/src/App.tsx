@@ -11,10 +11,9 @@ import { initialGraphState, reduceGraph } from './lib/graph';
 import { initialLive, livePause, liveReceive, liveResume, type LiveState } from './lib/live';
 import { openStream, type StreamHandle } from './lib/stream';
 import { NO_FILTER, type TraceFilter } from './lib/traceFilter';
-import type { Micros, StreamMessage, TraceEvent, WsStatus } from './lib/types';
-import { useViewState, type ViewUpdate } from './lib/useViewState';
-import { selectAgent, selectEvent, selectTrace, setTime, type ViewState } from './lib/viewState';
-import { formatClock } from './lib/format';
+import type { StreamMessage, TraceEvent, WsStatus } from './lib/types';
+import { useViewState } from './lib/useViewState';
+import { selectAgent, selectEvent, selectTrace, setTime } from './lib/viewState';
 import { AgentDetails } from './components/AgentDetails/AgentDetails';
 import { AgentGraph } from './components/AgentGraph/AgentGraph';
 import { LiveControls } from './components/LiveControls/LiveControls';
@@ -22,12 +21,17 @@ import { LiveFeed } from './components/LiveFeed/LiveFeed';
 import { RateChart } from './components/RateChart/RateChart';
 import { StatusBar } from './components/StatusBar/StatusBar';
 import { TraceList } from './components/TraceList/TraceList';
+import { TimelinePanel } from './components/Timeline/TimelinePanel';
 
 const REFRESH_MS = 5000;
 const HISTORY_EVENTS = 200;
 const AGENT_EVENTS = 300;
 
 const NO_EVENTS: TraceEvent[] = [];
+
+// A live trace's timeline reloads as it grows; a finished one loads once.
+const liveReloadKey = (t: { status: string; eventCount: number } | undefined) =>
+  t?.status === 'active' ? t.eventCount : 'final';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -206,7 +210,7 @@ export function App() {
     view.event === null ? null : (feedEvents.find((e) => e.seq === view.event)?.agentId ?? view.agent);
 
   return (
-    <div className="app">
+    <div className={view.trace !== null ? 'app with-timeline' : 'app'}>
       <header className="top-bar">
         <h1>Swarm Tracer</h1>
         <StatusBar status={wsStatus} totalEvents={state.totalEvents} lastSeq={state.lastSeq} error={apiError ?? state.lastError} />
@@ -262,45 +266,28 @@ export function App() {
             />
           </div>
         )}
-        <TimelineSlot view={view} setView={setView} events={state.selectedFeed} onSelectEvent={onSelectEvent} />
+        {view.trace !== null && (
+          <TimelinePanel
+            traceId={view.trace}
+            reloadKey={liveReloadKey(state.traces.find((t) => t.id === view.trace))}
+            time={view.t}
+            compareTime={view.t2}
+            onTimeChange={(t) => setView((v) => setTime(v, t))}
+            onCompareTimeChange={(t2) => setView((v) => setTime(v, v.t, t2))}
+            selectedAgentId={view.agent}
+            onSelectAgent={(a) => onSelectAgent(a)}
+            selectedEventSeq={view.event}
+            onSelectEvent={(seq, agentId, ts) =>
+              setView((v) =>
+                Number.isFinite(ts) && v.trace !== null
+                  ? selectEvent(v, { seq, agentId, timestamp: ts, traceId: v.trace })
+                  : v,
+              )
+            }
+          />
+        )}
       </main>
     </div>
-  );
-}
-
-/**
- * MERGE POINT for the timeline half of the UI (branch ui-b): replace this
- * placeholder with <Timeline> and <TimeTravel>. They get the shared view
- * state (trace, agent, event, cursor t and t2 in µs) and its setter, the
- * selected trace's live events, and onSelectEvent for linked selection.
- * Moving the cursor is setView((v) => setTime(v, t, t2)).
- */
-export interface TimelineSlotProps {
-  view: ViewState;
-  setView: (u: ViewUpdate) => void;
-  /** The selected trace's events, newest first (live + loaded tail). */
-  events: TraceEvent[];
-  onSelectEvent: (e: TraceEvent) => void;
-}
-
-function TimelineSlot({ view, setView }: TimelineSlotProps) {
-  const cursor: Micros | null = view.t;
-  return (
-    <section className="panel timeline-panel" data-testid="timeline-panel">
-      <header className="panel-head">
-        <h2>Timeline</h2>
-        <span className="muted">
-          {cursor === null ? 'cursor: now (live)' : `cursor ${formatClock(cursor)}`}
-          {view.t2 !== null ? ` · compare ${formatClock(view.t2)}` : ''}
-        </span>
-        {cursor !== null && (
-          <button type="button" data-testid="cursor-now" onClick={() => setView((v) => setTime(v, null, null))}>
-            Back to now
-          </button>
-        )}
-      </header>
-      <div className="panel-body timeline-placeholder" />
-    </section>
   );
 }
 
