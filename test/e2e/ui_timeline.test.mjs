@@ -194,6 +194,29 @@ test('timeline draws, navigates with W/S/A/D, and time-travel reconstructs and d
     { what: 'playback to advance the cursor', timeout: 5000 });
   await page.locator('[data-testid="play-button"]').click();
 
+  // linked views: an agent picked in time-travel is the agent of the URL,
+  // the details panel and the graph; the cursor time is in the URL, and a
+  // reload of that URL puts the cursor and the reconstructed state back
+  const worker = detail.agents.map((a) => a.id).find((id) => id !== 'coordinator');
+  await page.locator(`[data-testid="agent-state"][data-agent="${worker}"]`).click();
+  await waitFor(async () => new URL(page.url()).searchParams.get('agent') === worker,
+    { what: 'agent= in the URL', timeout: 5000 });
+  await page.locator(`[data-testid="agent-details"][data-agent="${worker}"]`).waitFor({ timeout: 10000 });
+  await waitFor(async () => (await page.locator(`[data-testid="graph-node"][data-agent="${worker}"]`).getAttribute('class'))?.includes('selected'),
+    { what: 'the graph to highlight the agent', timeout: 10000 });
+  const tLinked = await clickAxis(page, 0.5);
+  await waitFor(async () => Number(new URL(page.url()).searchParams.get('t')) === Math.round(tLinked),
+    { what: 't= in the URL', timeout: 5000 });
+  const shared = page.url();
+  const stateThere = (await statesAt(page, tLinked)).find((x) => x.agent === worker);
+  await page.goto(shared);
+  await page.locator('[data-testid="timeline"]').waitFor({ timeout: 20000 });
+  await waitFor(async () => Number(await page.locator('[data-testid="time-cursor"]').getAttribute('data-time')) === Math.round(tLinked),
+    { what: 'the cursor restored from the URL', timeout: 10000 });
+  const stateAgain = (await statesAt(page, tLinked)).find((x) => x.agent === worker);
+  assert.deepEqual(stateAgain, stateThere, 'the same reconstructed state after a reload');
+  await page.locator(`[data-testid="agent-details"][data-agent="${worker}"]`).waitFor({ timeout: 10000 });
+
   assert.deepEqual(problems, [], 'no console errors or warnings');
   assert.equal(await c.stop(), 0);
 });
