@@ -17,12 +17,15 @@ static void fz_check_text(const char *s, size_t cap) {
 }
 
 static void fz_check(int route, const api_query *q) {
-    int64_t max_limit = route == API_ROUTE_TRACES || route == API_ROUTE_SEARCH ? 1000 : 10000;
+    int64_t max_limit = route == API_ROUTE_TRACES || route == API_ROUTE_SEARCH ? 1000
+                        : route == API_ROUTE_COLUMNS                       ? COLUMNS_MAX_ROWS
+                                                                           : 10000;
     int has_limit = route != API_ROUTE_OVERHEAD;
     if (has_limit && (q->limit < 1 || q->limit > max_limit)) abort();
     if (q->offset < 0 || q->offset > INT32_MAX) abort();
     if (q->from < -1 || q->to < -1 || q->after < -1 || q->before < -1) abort();
-    if (route == API_ROUTE_RANGE && (q->from < 0 || q->to < q->from)) abort();
+    if ((route == API_ROUTE_RANGE || route == API_ROUTE_COLUMNS) && (q->from < 0 || q->to < q->from))
+        abort();
     if (q->level < -1 || q->level > 3) abort();
     if (route == API_ROUTE_SEARCH && !q->q[0]) abort();
     if (q->has_status && strcmp(q->status, "active") && strcmp(q->status, "completed") &&
