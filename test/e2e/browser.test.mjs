@@ -7,31 +7,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium, watchedPage } from './browser.mjs';
 import { startCollector, tempDir, BUILD, ROOT, parseSwarmLine } from './harness.mjs';
-
-export async function launchChromium(t) {
-  // playwright gives each launch a fresh temporary profile of its own
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  t.after(() => browser.close());
-  return browser;
-}
 
 test('the page loads, lists the trace and shows live events', async (t) => {
   const db = join(tempDir(t), 'traces.db');
   const c = await startCollector(t, { db });
   const browser = await launchChromium(t);
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  // a request the UI aborts itself (a newer load replaced it) is not a failure
-  page.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`requestfailed: ${r.url()}`); });
+  const { page, problems } = await watchedPage(browser, { width: 1400, height: 900 });
 
   await page.goto(c.url + '/');
   assert.equal(await page.title(), 'Swarm Tracer');

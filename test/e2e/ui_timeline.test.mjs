@@ -9,20 +9,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { startCollector, tempDir, runSwarm, getJson, waitFor, ROOT } from './harness.mjs';
-import { chromium } from 'playwright-core';
+import { launchChromium, watchedPage } from './browser.mjs';
 
 const BG = [0x0f, 0x12, 0x16];
-
-async function launchChromium(t) {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  t.after(() => browser.close());
-  return browser;
-}
 
 /** Pixels of the timeline canvas that are not the background colour. */
 function paintedPixels(page) {
@@ -80,12 +69,7 @@ test('timeline draws, navigates with W/S/A/D, and time-travel reconstructs and d
     { what: 'the trace to complete', timeout: 15000 });
 
   const browser = await launchChromium(t);
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  // a request the UI aborts itself (a newer load replaced it) is not a failure
-  page.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`requestfailed: ${r.url()}`); });
+  const { page, problems } = await watchedPage(browser, { width: 1400, height: 1300 });
 
   await page.goto(c.url + '/');
   await page.locator(`[data-testid="trace-row"][data-trace-id="${swarm.trace}"]`).click();

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { startCollector, tempDir, BUILD, ROOT, runSwarm, parseSwarmLine, sql, waitFor } from './harness.mjs';
-import { chromium } from 'playwright-core';
+import { launchChromium, watchedPage } from './browser.mjs';
 
 const SWARM_ENV = { TRACE_SAMPLING_RATE: '1', TRACE_ADAPTIVE: '0' };
 
@@ -34,18 +34,6 @@ function startSwarm(t, ingest, args) {
   return { proc, done };
 }
 
-// Not imported from browser.test.mjs: importing a test file runs its tests.
-async function launchChromium(t) {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  t.after(() => browser.close());
-  return browser;
-}
-
 const query = (page) => new URL(page.url()).searchParams;
 const totalEvents = async (page) => Number((await page.locator('[data-testid="total-events"]').innerText()).replace(/\D/g, ''));
 
@@ -62,12 +50,7 @@ test('trace list, agent graph, details, live mode and linked views', async (t) =
   const tree = await runSwarm(c.ingest, ['--agents', '10', '--duration', '2', '--speed', '5', '--topology', 'hierarchical']);
 
   const browser = await launchChromium(t);
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  // A request the UI aborts itself (the selection moved on) is not a failure.
-  page.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`requestfailed: ${r.url()}`); });
+  const { page, problems } = await watchedPage(browser, { width: 1440, height: 900 });
 
   // Every /ws connection goes through this proxy so the test can cut it
   // (and refuse reconnects for a while) to check the catch-up.
