@@ -19,86 +19,17 @@
  */
 #include <civetweb.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collector.h"
 
-/* ---- a growing text buffer; a failed allocation sticks ---- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t more) {
-    if (b->failed || b->len + more + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->failed = 1;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void sb_putn(sbuf *b, const char *s, size_t n) {
-    sb_reserve(b, n);
-    if (b->failed) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) sb_putn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* A JSON string literal; names come from producers, so escape everything. */
-static void sb_quote(sbuf *b, const char *s) {
-    sb_putn(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            sb_putn(b, esc, 2);
-        } else if (*p < 0x20) {
-            sb_printf(b, "\\u%04x", *p);
-        } else {
-            sb_putn(b, (const char *)p, 1);
-        }
-    }
-    sb_putn(b, "\"", 1);
-}
-
-/* Integers are most of the reply: written by hand, not through printf. */
-static void sb_i64(sbuf *b, int64_t v) {
-    char tmp[24];
-    int n = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) tmp[sizeof tmp - 1 - n++] = '-';
-    sb_putn(b, tmp + sizeof tmp - n, (size_t)n);
-}
+/* Text is built with jw.c (a growing buffer; a failed allocation sticks). */
 
 /* Before the i-th element of an array column. */
-static void sb_sep(sbuf *b, int64_t i) {
-    if (i) sb_putn(b, ",", 1);
+static void sb_sep(jw *b, int64_t i) {
+    if (i) jw_raw(b, ",", 1);
 }
 
 /* ---- names sent once, referenced by index ---- */
@@ -106,7 +37,7 @@ static void sb_sep(sbuf *b, int64_t i) {
 typedef struct dict {
     int64_t *ids; /* ascending, as SELECT ... ORDER BY id returns them */
     size_t n;
-    sbuf json; /* the names as a JSON array */
+    jw json; /* the names as a JSON array */
 } dict;
 
 static int dict_load(dict *d, sqlite3 *db, const char *sql, int64_t bind) {
@@ -114,7 +45,7 @@ static int dict_load(dict *d, sqlite3 *db, const char *sql, int64_t bind) {
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
     if (bind >= 0) sqlite3_bind_int64(st, 1, bind);
     size_t cap = 0;
-    sb_puts(&d->json, "[");
+    jw_lit(&d->json, "[");
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (d->n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -128,11 +59,12 @@ static int dict_load(dict *d, sqlite3 *db, const char *sql, int64_t bind) {
         sb_sep(&d->json, (int64_t)d->n);
         d->ids[d->n++] = sqlite3_column_int64(st, 0);
         const unsigned char *name = sqlite3_column_text(st, 1);
-        sb_quote(&d->json, name ? (const char *)name : "");
+        const char *text = name ? (const char *)name : "";
+        jw_str(&d->json, text, strlen(text));
     }
     sqlite3_finalize(st);
-    sb_puts(&d->json, "]");
-    return d->json.failed ? -1 : 0;
+    jw_lit(&d->json, "]");
+    return d->json.oom ? -1 : 0;
 }
 
 static int64_t dict_index(const dict *d, int64_t id) {
@@ -190,26 +122,26 @@ static const char *columns_sql =
     " ORDER BY e.ts, e.id LIMIT ?4";
 
 typedef struct row_ctx {
-    sbuf *col;
+    jw *col;
     const dict *agents, *types;
     numbering spans, msgs;
 } row_ctx;
 
 static void put_row(row_ctx *x, int64_t i, sqlite3_stmt *st) {
-    sbuf *col = x->col;
+    jw *col = x->col;
     for (int k = 0; k < C_COUNT; k++) sb_sep(&col[k], i);
-    sb_i64(&col[C_SEQ], sqlite3_column_int64(st, 0));
-    sb_i64(&col[C_TS], sqlite3_column_int64(st, 1));
-    sb_i64(&col[C_AGENT], dict_index(x->agents, sqlite3_column_int64(st, 2)));
-    sb_i64(&col[C_TYPE], dict_index(x->types, sqlite3_column_int64(st, 3)));
-    sb_i64(&col[C_LEVEL], sqlite3_column_int(st, 4));
-    sb_i64(&col[C_KIND], sqlite3_column_int(st, 5));
-    sb_i64(&col[C_SPAN], span_number(&x->spans, st, 6));
-    sb_i64(&col[C_PARENT], span_number(&x->spans, st, 7));
-    if (sqlite3_column_type(st, 8) == SQLITE_NULL) sb_puts(&col[C_DUR], "null");
-    else sb_i64(&col[C_DUR], sqlite3_column_int64(st, 8));
+    jw_int(&col[C_SEQ], sqlite3_column_int64(st, 0));
+    jw_int(&col[C_TS], sqlite3_column_int64(st, 1));
+    jw_int(&col[C_AGENT], dict_index(x->agents, sqlite3_column_int64(st, 2)));
+    jw_int(&col[C_TYPE], dict_index(x->types, sqlite3_column_int64(st, 3)));
+    jw_int(&col[C_LEVEL], sqlite3_column_int(st, 4));
+    jw_int(&col[C_KIND], sqlite3_column_int(st, 5));
+    jw_int(&col[C_SPAN], span_number(&x->spans, st, 6));
+    jw_int(&col[C_PARENT], span_number(&x->spans, st, 7));
+    if (sqlite3_column_type(st, 8) == SQLITE_NULL) jw_lit(&col[C_DUR], "null");
+    else jw_int(&col[C_DUR], sqlite3_column_int64(st, 8));
     const char *msg = (const char *)sqlite3_column_text(st, 9);
-    sb_i64(&col[C_MSG], msg ? number_of(&x->msgs, msg, strlen(msg)) : -1);
+    jw_int(&col[C_MSG], msg ? number_of(&x->msgs, msg, strlen(msg)) : -1);
 }
 
 /* Streams the rows into the column buffers; the row count or -1. */
@@ -233,21 +165,26 @@ static int64_t read_rows(sqlite3 *db, int64_t trace, int64_t from, int64_t to,
 
 static int send_body(struct mg_connection *c, const char *trace, int64_t n, int64_t total,
                      const dict *agents, const dict *types, const row_ctx *x) {
-    const sbuf *col = x->col;
-    sbuf head = {0};
-    sb_puts(&head, "{\"traceId\":");
-    sb_quote(&head, trace);
-    sb_printf(&head, ",\"count\":%" PRId64 ",\"total\":%" PRId64, n, total);
-    sb_printf(&head, ",\"spanCount\":%" PRId64 ",\"msgCount\":%" PRId64, x->spans.next,
-              x->msgs.next);
-    sb_puts(&head, ",\"agents\":");
-    sb_putn(&head, agents->json.p, agents->json.len);
-    sb_puts(&head, ",\"types\":");
-    sb_putn(&head, types->json.p, types->json.len);
-    size_t length = head.len + 1; /* the closing brace */
-    for (int k = 0; k < C_COUNT; k++) length += strlen(column_names[k]) + 6 + col[k].len;
-    int failed = head.failed;
-    for (int k = 0; k < C_COUNT; k++) failed |= col[k].failed;
+    const jw *col = x->col;
+    jw head = {0};
+    jw_lit(&head, "{\"traceId\":");
+    jw_str(&head, trace, strlen(trace));
+    jw_lit(&head, ",\"count\":");
+    jw_int(&head, n);
+    jw_lit(&head, ",\"total\":");
+    jw_int(&head, total);
+    jw_lit(&head, ",\"spanCount\":");
+    jw_int(&head, x->spans.next);
+    jw_lit(&head, ",\"msgCount\":");
+    jw_int(&head, x->msgs.next);
+    jw_lit(&head, ",\"agents\":");
+    jw_raw(&head, agents->json.p, agents->json.n);
+    jw_lit(&head, ",\"types\":");
+    jw_raw(&head, types->json.p, types->json.n);
+    size_t length = head.n + 1; /* the closing brace */
+    for (int k = 0; k < C_COUNT; k++) length += strlen(column_names[k]) + 6 + col[k].n;
+    int failed = head.oom;
+    for (int k = 0; k < C_COUNT; k++) failed |= col[k].oom;
     if (failed) {
         free(head.p);
         return api_error(c, 500, "out of memory");
@@ -256,13 +193,13 @@ static int send_body(struct mg_connection *c, const char *trace, int64_t n, int6
               "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
               "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n",
               length);
-    mg_write(c, head.p, head.len);
+    mg_write(c, head.p, head.n);
     free(head.p);
     for (int k = 0; k < C_COUNT; k++) {
         char key[32];
         int kl = snprintf(key, sizeof key, ",\"%s\":[", column_names[k]);
         mg_write(c, key, (size_t)kl);
-        mg_write(c, col[k].p ? col[k].p : "", col[k].len);
+        mg_write(c, col[k].p ? col[k].p : "", col[k].n);
         mg_write(c, "]", 1);
     }
     mg_write(c, "}", 1);
@@ -292,7 +229,7 @@ int query_columns(struct mg_connection *c, sqlite3 *db, const char *trace) {
     /* one read transaction, so the names and the rows agree while ingest goes on */
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     dict agents = {0}, types = {0};
-    sbuf col[C_COUNT];
+    jw col[C_COUNT];
     memset(col, 0, sizeof col);
     row_ctx x = {.col = col, .agents = &agents, .types = &types};
     smap_init(&x.spans.map);

@@ -45,10 +45,18 @@ void jw_raw(jw *w, const char *s, size_t n) {
 
 void jw_lit(jw *w, const char *s) { jw_raw(w, s, strlen(s)); }
 
+/* Integers are most of what the stream and events/columns write: by hand,
+ * not through printf. */
 void jw_int(jw *w, int64_t v) {
-    char buf[24];
-    int n = snprintf(buf, sizeof buf, "%" PRId64, v);
-    jw_raw(w, buf, (size_t)n);
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) tmp[sizeof tmp - 1 - n++] = '-';
+    jw_raw(w, tmp + sizeof tmp - n, n);
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none:

@@ -129,7 +129,20 @@ static void t_stream_head(void) {
     jw_free(&w);
 }
 
+static void t_integers(void) {
+    const int64_t v[] = {0, 7, -1, 10, -10, 1764280000123456, INT64_MAX, INT64_MIN};
+    const char *want[] = {"0", "7", "-1", "10", "-10", "1764280000123456",
+                          "9223372036854775807", "-9223372036854775808"};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        jw w = {0};
+        jw_int(&w, v[i]);
+        CHECKF(w.p && !strcmp(w.p, want[i]), "%s written as %s", want[i], w.p ? w.p : "(null)");
+        jw_free(&w);
+    }
+}
+
 int main(void) {
+    check_run("integers", t_integers);
     check_run("same shapes as json_event", t_same_shapes);
     check_run("bad UTF-8 repaired", t_bad_utf8_repaired);
     check_run("validator", t_validator);
