@@ -38,6 +38,19 @@ async function nextView(page, before) {
   }, { what: 'the view to change', timeout: 5000 });
 }
 
+/** The view once it has stopped changing: the view attributes are published
+ * at most every 100 ms, later still on a loaded machine. */
+async function stableView(page) {
+  let last = await viewRange(page);
+  return waitFor(async () => {
+    await page.waitForTimeout(300);
+    const v = await viewRange(page);
+    const same = v.start === last.start && v.end === last.end;
+    last = v;
+    return same ? v : null;
+  }, { what: 'the view to settle', timeout: 10000 });
+}
+
 /** Sets the cursor by clicking the time axis at a fraction of the plot. */
 async function clickAxis(page, fraction) {
   const box = await page.locator('[data-testid="timeline-canvas"]').boundingBox();
@@ -97,8 +110,7 @@ test('timeline draws, navigates with W/S/A/D, and time-travel reconstructs and d
     const v = await viewRange(page);
     return v.end - v.start < (full.end - full.start) * 0.35;
   }, { what: 'five W presses to zoom in', timeout: 5000 });
-  await page.waitForTimeout(250); // nothing more is coming
-  const zoomed = await viewRange(page);
+  const zoomed = await stableView(page); // nothing more is coming
   await page.keyboard.press('d');
   const right = await nextView(page, zoomed);
   assert.ok(right.start > zoomed.start, 'D pans towards later');
@@ -113,12 +125,11 @@ test('timeline draws, navigates with W/S/A/D, and time-travel reconstructs and d
   // the mouse: the wheel zooms around the pointer, a drag pans
   const box = await page.locator('[data-testid="timeline-canvas"]').boundingBox();
   await page.mouse.move(box.x + 132 + (box.width - 132) / 2, box.y + 60);
-  const beforeWheel = await viewRange(page);
+  const beforeWheel = await stableView(page);
   await page.mouse.wheel(0, -300);
   const wheeled = await nextView(page, beforeWheel);
   assert.ok(wheeled.end - wheeled.start < beforeWheel.end - beforeWheel.start, 'wheel up zooms in');
-  await page.waitForTimeout(250);
-  const beforeDrag = await viewRange(page);
+  const beforeDrag = await stableView(page);
   await page.mouse.down();
   await page.mouse.move(box.x + 132 + (box.width - 132) / 2 + 200, box.y + 60, { steps: 5 });
   await page.mouse.up();
