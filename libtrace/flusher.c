@@ -171,22 +171,29 @@ static void fl_add(flusher *f, const ring_rec *rec) {
         fl_flush(f, 0);
 }
 
-/* A system.overhead event straight into the batch (selfmon.c). */
-static void fl_overhead(flusher *f, int force) {
-    char meta[768];
-    if (!tr_selfmon_due(meta, sizeof meta, force)) return;
+/* An event of libtrace's own (agent "libtrace") straight into the batch;
+ * counted apart from the producers' events. */
+static void fl_own_event(flusher *f, const char *type, const char *message,
+                         const char *metadata, trace_level level) {
     wire_event ev = {0};
     ev.agent = (wire_str){"libtrace", 8};
-    ev.type = (wire_str){"system.overhead", 15};
-    ev.message = (wire_str){"tracing overhead", 16};
-    ev.metadata = (wire_str){meta, (uint32_t)strlen(meta)};
+    ev.type = (wire_str){type, (uint32_t)strlen(type)};
+    ev.message = (wire_str){message, (uint32_t)strlen(message)};
+    ev.metadata = (wire_str){metadata, (uint32_t)strlen(metadata)};
     ev.ts_us = tr_now_us();
     ev.count = 1;
-    ev.level = TRACE_DEBUG;
+    ev.level = level;
     if (wire_encoder_add(&f->enc, &ev) == 0) {
         f->selfmon_events++;
         if (!f->batch_started_ms) f->batch_started_ms = tr_mono_ms();
     }
+}
+
+/* A system.overhead event (selfmon.c) when one is due. */
+static void fl_overhead(flusher *f, int force) {
+    char meta[768];
+    if (tr_selfmon_due(meta, sizeof meta, force))
+        fl_own_event(f, "system.overhead", "tracing overhead", meta, TRACE_DEBUG);
 }
 
 /* Drain every ring; free rings whose thread has exited and that are empty.
@@ -282,15 +289,7 @@ static void fl_crash(flusher *f, int sig) {
              tr_crash_signame(sig), (long)getpid());
     char msg[64];
     snprintf(msg, sizeof msg, "process crashed: %s", tr_crash_signame(sig));
-    wire_event ev = {0};
-    ev.agent = (wire_str){"libtrace", 8};
-    ev.type = (wire_str){"system.crash", 12};
-    ev.message = (wire_str){msg, (uint32_t)strlen(msg)};
-    ev.metadata = (wire_str){meta, (uint32_t)strlen(meta)};
-    ev.ts_us = tr_now_us();
-    ev.count = 1;
-    ev.level = TRACE_ERROR;
-    if (wire_encoder_add(&f->enc, &ev) == 0) f->selfmon_events++;
+    fl_own_event(f, "system.crash", msg, meta, TRACE_ERROR);
     fl_flush(f, 1);
     uint64_t now = tr_mono_ms(), end = f->deadline_ms + budget / 4;
     int linger = now >= end ? 0 : (int)(end - now);
