@@ -74,6 +74,7 @@ cJSON *json_trace_summary(sqlite3_stmt *st); /* columns: see TRACE_COLUMNS */
     "t.name, t.session_id, t.start_time, t.end_time, t.last_time, t.status, " \
     "t.agent_count, t.event_count, t.error_count"
 const char *json_level_name(int level);
+const char *json_kind_name(int kind); /* span_begin, span_end or event */
 
 /* jw.c: JSON text straight into a buffer, for the stream's hot path */
 typedef struct jw {

@@ -24,6 +24,10 @@ void json_add_int(cJSON *o, const char *key, int64_t v) {
     cJSON_AddRawToObject(o, key, buf);
 }
 
+const char *json_kind_name(int kind) {
+    return kind == 1 ? "span_begin" : kind == 2 ? "span_end" : "event";
+}
+
 const char *json_level_name(int level) {
     static const char *names[] = {"debug", "info", "warn", "error"};
     return level >= 0 && level <= 3 ? names[level] : "info";
@@ -58,8 +62,10 @@ cJSON *json_event(const event_row *e) {
     json_opt_str(o, "message", e->message);
     /* the same test as json_write_event, so REST and the stream agree on
      * what counts as JSON metadata */
-    cJSON *meta = e->metadata && jw_valid_json(e->metadata, strlen(e->metadata))
-                      ? json_parse_bounded(e->metadata, strlen(e->metadata)) : NULL;
+    /* valid, and so at most JSON_MAX_DEPTH deep: safe to hand to cJSON */
+    size_t mlen = e->metadata ? strlen(e->metadata) : 0;
+    cJSON *meta = e->metadata && jw_valid_json(e->metadata, mlen)
+                      ? cJSON_ParseWithLength(e->metadata, mlen) : NULL;
     if (!meta && e->metadata) meta = cJSON_CreateString(e->metadata);
     if (!meta) meta = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "metadata", meta);
@@ -68,9 +74,7 @@ cJSON *json_event(const event_row *e) {
     if (e->has_duration) json_add_int(o, "duration", (int64_t)e->duration_us);
     else cJSON_AddNullToObject(o, "duration");
     json_add_int(o, "count", (int64_t)(e->count ? e->count : 1));
-    cJSON_AddStringToObject(o, "kind", e->kind == 1   ? "span_begin"
-                                       : e->kind == 2 ? "span_end"
-                                                      : "event");
+    cJSON_AddStringToObject(o, "kind", json_kind_name(e->kind));
     json_opt_str(o, "stackTrace", e->stack);
     return o;
 }
@@ -122,9 +126,9 @@ void json_write_event(jw *w, const event_text *e) {
     else jw_lit(w, "null");
     jw_lit(w, ",\"count\":");
     jw_int(w, e->count ? e->count : 1);
-    jw_lit(w, e->kind == 1   ? ",\"kind\":\"span_begin\","
-              : e->kind == 2 ? ",\"kind\":\"span_end\","
-                             : ",\"kind\":\"event\",");
+    jw_lit(w, ",\"kind\":\"");
+    jw_lit(w, json_kind_name(e->kind));
+    jw_lit(w, "\",");
     jw_opt_str(w, "stackTrace", e->stack);
     jw_lit(w, "}");
 }

@@ -200,7 +200,7 @@ static int jv_word(jv *v, const char *w) {
 }
 
 static int jv_container(jv *v, char close) {
-    if (++v->depth > 128) return -1; /* json_parse_bounded's limit too */
+    if (++v->depth > JSON_MAX_DEPTH) return -1; /* json_parse_bounded's limit */
     v->p++;
     jv_ws(v);
     if (v->p < v->end && *v->p == close) {

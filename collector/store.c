@@ -302,7 +302,7 @@ static int64_t store_json_count(const cJSON *o, const char *name) {
 }
 
 static void store_read_report(const wire_event *e, store_report *r) {
-    cJSON *m = cJSON_ParseWithLength(e->metadata.p, e->metadata.n);
+    cJSON *m = json_parse_bounded(e->metadata.p, e->metadata.n);
     r->sent = store_json_count(m, "sent");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "dropped");
     static const char *const why[] = {"ringFull", "transport", "tooLarge", "invalid"};
@@ -451,7 +451,8 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
             if (report.sent < 0) store_read_report(e, &report);
             continue;
         }
-        if (!store_is_crash(e)) received += e->count ? e->count : 1;
+        int is_crash = store_is_crash(e);
+        if (!is_crash) received += e->count ? e->count : 1;
         int64_t agent_id = store_agent_id(s, trace_id, e->agent);
         if (agent_id < 0) continue;
         if ((int64_t)e->ts_us > max_ts) max_ts = (int64_t)e->ts_us;
@@ -468,7 +469,7 @@ static void store_batch(store *s, const wire_batch *b, pending *pub) {
         if (type_id < 0) continue;
         if (e->type.n == 13 && !memcmp(e->type.p, "agent.created", 13))
             store_agent_type(s, agent_id, e);
-        if (store_is_crash(e)) crashed = 1;
+        if (is_crash) crashed = 1;
         int64_t seq = store_event(s, trace_id, agent_id, type_id, e);
         if (seq < 0) continue;
         stored++;
