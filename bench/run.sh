@@ -55,7 +55,6 @@ for rate in none 10 0; do
   collector_start "search-$rate"
   rm -f "$dir/stop"
   if [ "$rate" = none ]; then
-    echo "0 0" >"$dir/searches"
     build/bin/bench-ingest collector "$c_ingest" "$dir/search-$rate.db" "$c_pid" | head -1 |
       sed "s/collector: ZeroMQ PUSH/collector, nobody searching: ZeroMQ PUSH/"
     collector_stop "$c_pid"

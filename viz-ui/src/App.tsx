@@ -275,7 +275,7 @@ export function App() {
             onTimeChange={(t) => setView((v) => setTime(v, t))}
             onCompareTimeChange={(t2) => setView((v) => setTime(v, v.t, t2))}
             selectedAgentId={view.agent}
-            onSelectAgent={(a) => onSelectAgent(a)}
+            onSelectAgent={onSelectAgent}
             selectedEventSeq={view.event}
             onSelectEvent={(seq, agentId, ts) =>
               setView((v) =>
