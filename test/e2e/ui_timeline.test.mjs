@@ -112,12 +112,14 @@ test('timeline draws, navigates with W/S/A/D, and time-travel reconstructs and d
   }, { what: 'five W presses to zoom in', timeout: 5000 });
   const zoomed = await stableView(page); // nothing more is coming
   await page.keyboard.press('d');
-  const right = await nextView(page, zoomed);
+  await nextView(page, zoomed);
+  const right = await stableView(page);
   assert.ok(right.start > zoomed.start, 'D pans towards later');
   assert.ok(Math.abs((right.end - right.start) - (zoomed.end - zoomed.start)) <= 1, "panning keeps the width");
   await page.keyboard.press('a');
   await page.keyboard.press('a');
-  const left = await nextView(page, right);
+  await nextView(page, right);
+  const left = await stableView(page);
   assert.ok(left.start < right.start, 'A pans towards earlier');
   await page.keyboard.press('s');
   const out = await nextView(page, left);
