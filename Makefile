@@ -112,7 +112,7 @@ test:
 	bash scripts/deps.sh test
 	$(MAKE) all unit-tests
 	$(MAKE) BUILD=build-asan SAN=asan lib collector examples unit-tests
-	$(MAKE) BUILD=build-tsan SAN=tsan unit-tests
+	$(MAKE) BUILD=build-tsan SAN=tsan lib collector examples unit-tests
 	$(MAKE) test/node_modules/.package-lock.json
 	$(MAKE) fuzz-targets
 	bash test/run.sh

@@ -213,6 +213,8 @@ static int api_healthz(struct mg_connection *c) {
     cJSON_AddNumberToObject(b, "missingBatches", (double)atomic_load(&g_stats.seq_gaps));
     cJSON_AddNumberToObject(b, "storeErrors", (double)atomic_load(&g_stats.store_errors));
     cJSON_AddNumberToObject(b, "wsClients", (double)atomic_load(&g_stats.ws_clients));
+    cJSON_AddNumberToObject(b, "wsSenderThreads", (double)atomic_load(&g_stats.ws_sender_threads));
+    cJSON_AddNumberToObject(b, "wsStuckWrites", (double)atomic_load(&g_stats.ws_stuck_writes));
     cJSON_AddNumberToObject(b, "retentionDeleted", (double)atomic_load(&g_stats.retention_deleted));
     cJSON_AddNumberToObject(b, "httpRejected", (double)atomic_load(&g_stats.http_rejected));
     return api_reply(c, 200, b);
@@ -446,6 +448,11 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
      * reused them, failing their next request */
     opts[k++] = "keep_alive_timeout_ms";
     opts[k++] = "10000";
+    /* civetweb writes a WebSocket frame's header and its payload in two
+     * sends: with Nagle on, the payload could wait for the header's
+     * (delayed) ACK */
+    opts[k++] = "tcp_nodelay";
+    opts[k++] = "1";
     opts[k++] = "websocket_timeout_ms";
     opts[k++] = "86400000"; /* viewers may idle for hours */
     if (ui_dir && *ui_dir) {

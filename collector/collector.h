@@ -25,6 +25,7 @@ typedef struct coll_stats {
     _Atomic uint64_t events_dropped_reported, seq_gaps;
     _Atomic uint64_t store_errors;
     _Atomic uint64_t ws_clients, ws_messages_sent;
+    _Atomic uint64_t ws_sender_threads, ws_stuck_writes; /* the stream's pool */
     _Atomic uint64_t retention_deleted;
     _Atomic uint64_t http_rejected; /* refused by civetweb: bad request, too large, ... */
 } coll_stats;

@@ -5,18 +5,31 @@
  * which only queues it: the writer never waits on a browser. The stream
  * thread fans every message out to the clients, each through its own
  * filter (trace, agent, event type, minimum level: set in the URL or by a
- * {"type":"subscribe"} message) into that client's bounded queue; each
- * client has its own sender thread. So a stalled browser blocks only its
- * own sender: its queue fills, and past the drop threshold the lowest
- * priority messages go first (routine events before trace starts and
- * ends, errors last) and are counted. Ingest and the other clients never
- * wait for it. A client connecting with ?since=SEQ first gets every stored
- * event after SEQ from SQLite (catch-up); clients drop duplicate seqs,
- * since catch-up and live delivery may overlap.
+ * {"type":"subscribe"} message) into that client's bounded queue, and
+ * hands the clients it fed to a small pool of sender threads. A client
+ * whose queue fills (a stalled browser) loses its lowest priority
+ * messages first (routine events before trace starts and ends, errors
+ * last), counted. A client connecting with ?since=SEQ first gets every
+ * stored event after SEQ from SQLite (catch-up); clients drop duplicate
+ * seqs, since catch-up and live delivery may overlap.
+ *
+ * Why a pool and not a thread per client: a thousand viewers with narrow
+ * filters each get a message now and then, and a thread each meant ten
+ * thousand wake-ups a second at 10 000 events/s: the machine spent its
+ * time switching threads and the viewers who take everything waited
+ * behind them (p99 ~400 ms). Pool threads take a ready client, write
+ * what it has queued, and move on. A write to a browser that stopped
+ * reading blocks once its socket buffer is full (civetweb offers no
+ * non-blocking write), so the stream thread watches the pool: a sender
+ * stuck in one write past SENDER_STUCK_MS is replaced by a new thread,
+ * and the extra thread leaves once the pool has enough free ones again.
+ * A write that fails (civetweb gives up after request_timeout_ms) marks
+ * the client broken: the frame went out torn, so nothing more is sent.
  *
  * Ownership: a ws_msg is shared by every queue it sits in (refcounted); a
  * ws_client belongs to the stream from civetweb's ready callback until its
- * close callback, which stops and joins its sender before freeing it.
+ * close callback, which unlinks it from the pool (waiting out a sender
+ * that is writing to it) before freeing it.
  */
 #include <civetweb.h>
 #include <inttypes.h>
@@ -36,6 +49,10 @@
 #define CLIENT_WINDOW_MS 100      /* the rate window (rateLimitMs) */
 #define STREAM_HEARTBEAT_S 10
 #define STREAM_CATCHUP_PAGE 500
+#define SENDERS 4                 /* pool threads free to write */
+#define SENDERS_MAX 256           /* with replacements for stuck ones */
+#define SENDER_STUCK_MS 50        /* one write this long: replace the sender */
+#define SENDER_TAKE 64            /* messages per turn: fairness between clients */
 
 typedef struct ws_msg {
     _Atomic int refs;
@@ -44,19 +61,55 @@ typedef struct ws_msg {
     char text[];
 } ws_msg;
 
+/* Where a client stands with the sender pool (under the pool lock). */
+enum { CLIENT_IDLE, CLIENT_READY, CLIENT_DEFERRED, CLIENT_SENDING };
+
 typedef struct ws_client {
     struct mg_connection *conn;
-    pthread_mutex_t lock; /* guards everything below */
-    pthread_cond_t more;
+    pthread_mutex_t lock; /* guards the queue, the filter and the flags */
     ws_msg **q;
     size_t head, len, bytes; /* bytes: of the queued messages' text */
     ws_filter f;
     uint64_t fkey; /* hash of f: clients with equal filters share a result */
     int closing;
+    int broken; /* a write failed: the socket carries a torn frame */
     uint64_t dropped;
-    pthread_t sender;
+    /* the pool's: state and links under the pool lock; the rate window
+     * only by the one sender that holds the client (CLIENT_SENDING) */
+    int state;
+    struct ws_client *prev_ready, *next_ready;
+    uint64_t window_ms, not_before_ms;
+    int sent_in_window;
     struct ws_client *next; /* the stream's list, under the stream lock */
 } ws_client;
+
+/* A pool thread. busy_since: when its current write began (0: none),
+ * read by the watchdog without the lock. */
+typedef struct sender {
+    struct sender_pool *pool;
+    pthread_t thread;
+    _Atomic uint64_t busy_since;
+    int done; /* left the pool: to be joined */
+    struct sender *next;
+} sender;
+
+/* Invariant: a client is in `ready` iff its state is CLIENT_READY, in
+ * `deferred` iff CLIENT_DEFERRED; a CLIENT_SENDING client is held by
+ * exactly one sender, and nobody else writes to it or changes its state. */
+typedef struct client_list {
+    ws_client *head, *tail;
+} client_list;
+
+typedef struct sender_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work;     /* a client is ready, or stopping */
+    pthread_cond_t released; /* a client left CLIENT_SENDING */
+    client_list ready, deferred;
+    sender *senders;
+    int threads;  /* started and not done */
+    int stopping;
+    _Atomic int writing; /* senders inside a write: the watchdog's cue */
+} sender_pool;
 
 struct stream {
     db_pool *pool;
@@ -76,6 +129,7 @@ struct stream {
     uint64_t dropped; /* published messages dropped: fan-out fell behind */
     int stopping;
     pthread_t thread;
+    sender_pool senders;
 };
 
 /* ---- messages ---- */
@@ -253,7 +307,6 @@ static void client_push(ws_client *c, ws_msg *m) {
     c->q[(c->head + c->len) % CLIENT_QUEUE_MAX] = m;
     c->len++;
     c->bytes += m->len;
-    if (c->len == 1) pthread_cond_signal(&c->more); /* the sender waits only on empty */
 }
 
 static uint64_t stream_now_ms(void) {
@@ -262,38 +315,287 @@ static uint64_t stream_now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void *client_sender(void *arg) {
-    ws_client *c = arg;
-    uint64_t window = stream_now_ms();
-    int sent_in_window = 0;
-    for (;;) {
-        pthread_mutex_lock(&c->lock);
-        while (!c->len && !c->closing) pthread_cond_wait(&c->more, &c->lock);
-        if (c->closing) {
-            pthread_mutex_unlock(&c->lock);
-            break;
+/* ---- the sender pool ---- */
+
+static void list_append(client_list *l, ws_client *c) {
+    c->next_ready = NULL;
+    c->prev_ready = l->tail;
+    if (l->tail) l->tail->next_ready = c;
+    else l->head = c;
+    l->tail = c;
+}
+
+static void list_remove(client_list *l, ws_client *c) {
+    if (c->prev_ready) c->prev_ready->next_ready = c->next_ready;
+    else l->head = c->next_ready;
+    if (c->next_ready) c->next_ready->prev_ready = c->prev_ready;
+    else l->tail = c->prev_ready;
+    c->prev_ready = c->next_ready = NULL;
+}
+
+/* A client with something queued goes to the pool, unless a sender
+ * already has it or it waits there. Under the pool lock. */
+static void pool_schedule_locked(sender_pool *p, ws_client *c) {
+    if (c->state != CLIENT_IDLE) return;
+    c->state = CLIENT_READY;
+    list_append(&p->ready, c);
+    pthread_cond_signal(&p->work);
+}
+
+/* Rate-limited clients whose window has come round go back to ready;
+ * returns ms until the next one is due (-1: none waits). Under the lock. */
+static long pool_release_deferred(sender_pool *p, uint64_t now) {
+    long next = -1;
+    for (ws_client *c = p->deferred.head, *n; c; c = n) {
+        n = c->next_ready;
+        if (c->not_before_ms <= now) {
+            list_remove(&p->deferred, c);
+            c->state = CLIENT_READY;
+            list_append(&p->ready, c);
+        } else if (next < 0 || (long)(c->not_before_ms - now) < next) {
+            next = (long)(c->not_before_ms - now);
         }
-        ws_msg *m = c->q[c->head];
+    }
+    return next;
+}
+
+/* Senders not inside a long write: the ones free to take work. */
+static int pool_free_senders(sender_pool *p, uint64_t now) {
+    int n = 0;
+    for (sender *t = p->senders; t; t = t->next) {
+        uint64_t since = atomic_load(&t->busy_since);
+        if (!t->done && (!since || now - since < SENDER_STUCK_MS)) n++;
+    }
+    return n;
+}
+
+/* The next client to serve, marked CLIENT_SENDING; NULL when the pool
+ * stops or this thread is one too many. Under the lock. */
+static ws_client *pool_take(sender_pool *p, sender *self) {
+    for (;;) {
+        if (p->stopping) return NULL;
+        uint64_t now = stream_now_ms();
+        long wait_ms = pool_release_deferred(p, now);
+        if (p->threads > SENDERS && pool_free_senders(p, now) > SENDERS) {
+            self->done = 1; /* a replacement's stuck sender came back */
+            p->threads--;
+            atomic_fetch_sub(&g_stats.ws_sender_threads, 1);
+            return NULL;
+        }
+        ws_client *c = p->ready.head;
+        if (c) {
+            list_remove(&p->ready, c);
+            c->state = CLIENT_SENDING;
+            if (p->ready.head) pthread_cond_signal(&p->work); /* more: wake a peer */
+            return c;
+        }
+        if (wait_ms < 0) {
+            pthread_cond_wait(&p->work, &p->lock);
+        } else {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += wait_ms / 1000;
+            until.tv_nsec += (wait_ms % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->work, &p->lock, &until);
+        }
+    }
+}
+
+/* How many of c's messages this turn may send: the spec's rate limit (a
+ * burst per window) and SENDER_TAKE for fairness. 0: wait for the next
+ * window, c->not_before_ms says when. Only c's sender calls this. */
+static size_t client_budget(ws_client *c, uint64_t now) {
+    if (now - c->window_ms >= CLIENT_WINDOW_MS) {
+        c->window_ms = now;
+        c->sent_in_window = 0;
+    }
+    int left = CLIENT_BURST - c->sent_in_window;
+    if (left <= 0) {
+        c->not_before_ms = c->window_ms + CLIENT_WINDOW_MS;
+        return 0;
+    }
+    return left < SENDER_TAKE ? (size_t)left : SENDER_TAKE;
+}
+
+/* Take up to `n` of c's queued messages; a closing or broken client's
+ * queue is emptied instead (the broken one's counted as dropped). */
+static size_t client_take(ws_client *c, ws_msg **out, size_t n) {
+    size_t k = 0;
+    pthread_mutex_lock(&c->lock);
+    if (c->closing || c->broken) {
+        if (c->broken) c->dropped += c->len;
+        n = 0;
+        while (c->len) {
+            msg_unref(c->q[c->head]);
+            c->head = (c->head + 1) % CLIENT_QUEUE_MAX;
+            c->len--;
+        }
+        c->bytes = 0;
+    }
+    for (; k < n && c->len; k++) {
+        out[k] = c->q[c->head];
         c->head = (c->head + 1) % CLIENT_QUEUE_MAX;
         c->len--;
-        c->bytes -= m->len;
-        pthread_mutex_unlock(&c->lock);
-        /* the spec's rate limit: a burst, then wait for the next window */
-        uint64_t now = stream_now_ms();
-        if (now - window >= CLIENT_WINDOW_MS) {
-            window = now;
-            sent_in_window = 0;
-        } else if (++sent_in_window > CLIENT_BURST) {
-            struct timespec d = {0, (long)(CLIENT_WINDOW_MS - (now - window)) * 1000000L};
-            nanosleep(&d, NULL);
-            window = stream_now_ms();
-            sent_in_window = 0;
-        }
-        if (mg_websocket_write(c->conn, MG_WEBSOCKET_OPCODE_TEXT, m->text, m->len) > 0)
-            atomic_fetch_add(&g_stats.ws_messages_sent, 1);
-        msg_unref(m);
+        c->bytes -= out[k]->len;
     }
+    pthread_mutex_unlock(&c->lock);
+    return k;
+}
+
+/* Write the messages in order; a failed or short write breaks the client. */
+static void client_write(sender_pool *p, sender *self, ws_client *c, ws_msg **m, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int ok = 0;
+        if (!c->broken) {
+            atomic_fetch_add(&p->writing, 1);
+            atomic_store(&self->busy_since, stream_now_ms());
+            ok = mg_websocket_write(c->conn, MG_WEBSOCKET_OPCODE_TEXT, m[i]->text, m[i]->len) ==
+                 (int)m[i]->len;
+            atomic_store(&self->busy_since, 0);
+            atomic_fetch_sub(&p->writing, 1);
+            if (ok) {
+                atomic_fetch_add(&g_stats.ws_messages_sent, 1);
+            } else {
+                pthread_mutex_lock(&c->lock);
+                c->broken = 1;
+                pthread_mutex_unlock(&c->lock);
+                log_msg("warn", "ws: a write to a client failed or timed out: sending it nothing more");
+            }
+        }
+        if (!ok) {
+            pthread_mutex_lock(&c->lock);
+            c->dropped++;
+            pthread_mutex_unlock(&c->lock);
+        }
+        msg_unref(m[i]);
+    }
+}
+
+/* After a turn: back to ready if more is queued (behind the others), to
+ * deferred if over its rate, else idle. Under the pool lock, so a message
+ * queued meanwhile either is seen here or schedules the client itself. */
+static void pool_return_locked(sender_pool *p, ws_client *c, int over_rate) {
+    pthread_mutex_lock(&c->lock);
+    int more = c->len && !c->closing && !c->broken;
+    pthread_mutex_unlock(&c->lock);
+    if (more && over_rate) {
+        c->state = CLIENT_DEFERRED;
+        list_append(&p->deferred, c);
+        pthread_cond_signal(&p->work); /* someone must time the window */
+    } else if (more) {
+        c->state = CLIENT_READY;
+        list_append(&p->ready, c);
+        pthread_cond_signal(&p->work);
+    } else {
+        c->state = CLIENT_IDLE;
+    }
+    pthread_cond_broadcast(&p->released);
+}
+
+static void *sender_main(void *arg) {
+    sender *self = arg;
+    sender_pool *p = self->pool;
+    pthread_mutex_lock(&p->lock);
+    for (ws_client *c; (c = pool_take(p, self));) {
+        pthread_mutex_unlock(&p->lock);
+        ws_msg *batch[SENDER_TAKE];
+        size_t budget = client_budget(c, stream_now_ms());
+        size_t n = client_take(c, batch, budget);
+        c->sent_in_window += (int)n;
+        client_write(p, self, c, batch, n);
+        pthread_mutex_lock(&p->lock);
+        pool_return_locked(p, c, budget == 0);
+    }
+    pthread_mutex_unlock(&p->lock);
     return NULL;
+}
+
+/* Under the pool lock. */
+static int pool_add_sender(sender_pool *p) {
+    sender *t = calloc(1, sizeof *t);
+    if (!t) return -1;
+    t->pool = p;
+    t->next = p->senders;
+    p->senders = t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int rc = pthread_create(&t->thread, &attr, sender_main, t);
+    pthread_attr_destroy(&attr);
+    if (rc) {
+        p->senders = t->next;
+        free(t);
+        return -1;
+    }
+    p->threads++;
+    atomic_fetch_add(&g_stats.ws_sender_threads, 1);
+    return 0;
+}
+
+/* The watchdog, run by the stream thread: replace senders stuck in a
+ * write, and join the ones that left. */
+static void pool_check(sender_pool *p) {
+    pthread_mutex_lock(&p->lock);
+    for (sender **pp = &p->senders; *pp;) {
+        sender *t = *pp;
+        if (t->done) {
+            *pp = t->next;
+            pthread_join(t->thread, NULL); /* it has left pool_take: returns at once */
+            free(t);
+        } else {
+            pp = &t->next;
+        }
+    }
+    if (!p->stopping && p->threads < SENDERS_MAX &&
+        pool_free_senders(p, stream_now_ms()) < SENDERS) {
+        if (pool_add_sender(p)) log_msg("warn", "ws: cannot start a sender thread");
+        else atomic_fetch_add(&g_stats.ws_stuck_writes, 1);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int pool_start(sender_pool *p) {
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->released, NULL);
+    pthread_mutex_lock(&p->lock);
+    int rc = 0;
+    for (int i = 0; i < SENDERS && !rc; i++) rc = pool_add_sender(p);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+/* Take c out of the pool for good: after this no sender holds it or will.
+ * c must already be off the stream's client list (nobody schedules it). */
+static void pool_forget(sender_pool *p, ws_client *c) {
+    pthread_mutex_lock(&p->lock);
+    while (c->state == CLIENT_SENDING) pthread_cond_wait(&p->released, &p->lock);
+    if (c->state == CLIENT_READY) list_remove(&p->ready, c);
+    if (c->state == CLIENT_DEFERRED) list_remove(&p->deferred, c);
+    c->state = CLIENT_IDLE;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* After mg_stop(): no connection is left to write to. */
+static void pool_stop(sender_pool *p) {
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (sender *t = p->senders, *n; t; t = n) {
+        n = t->next;
+        pthread_join(t->thread, NULL);
+        free(t);
+    }
+    p->senders = NULL;
+    atomic_store(&g_stats.ws_sender_threads, 0);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->released);
 }
 
 /* ---- fan-out ---- */
@@ -340,18 +642,36 @@ static ws_msg *fan_filtered(fan_memo *memo, const ws_client *c, fan_msg *fm) {
     return out;
 }
 
+/* Hand the fed clients to the pool, one lock for many. Under the
+ * clients lock, which keeps them alive. */
+static void fan_schedule(sender_pool *p, ws_client **fed, size_t n) {
+    if (!n) return;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < n; i++) pool_schedule_locked(p, fed[i]);
+    pthread_mutex_unlock(&p->lock);
+}
+
 static void stream_fan_out(stream *s, const char *text) {
     ws_msg *m = msg_new(text, strlen(text), msg_priority(text));
     if (!m) return;
     fan_msg fm = {.m = m};
     static fan_memo memo[FAN_MEMO]; /* only the stream thread fans out */
+    ws_client *fed[256];
+    size_t nfed = 0;
     pthread_mutex_lock(&s->clients_lock);
     for (ws_client *c = s->clients; c; c = c->next) {
         pthread_mutex_lock(&c->lock);
         ws_msg *mine = fan_filtered(memo, c, &fm);
         if (mine) client_push(c, mine);
         pthread_mutex_unlock(&c->lock);
+        if (!mine) continue;
+        fed[nfed++] = c;
+        if (nfed == sizeof fed / sizeof *fed) {
+            fan_schedule(&s->senders, fed, nfed);
+            nfed = 0;
+        }
     }
+    fan_schedule(&s->senders, fed, nfed);
     pthread_mutex_unlock(&s->clients_lock);
     for (int i = 0; i < FAN_MEMO; i++) {
         if (memo[i].used) msg_unref(memo[i].out);
@@ -365,10 +685,19 @@ static void *stream_main(void *arg) {
     stream *s = arg;
     time_t next_beat = time(NULL) + STREAM_HEARTBEAT_S;
     for (;;) {
+        pool_check(&s->senders);
         pthread_mutex_lock(&s->lock);
         while (!s->qlen && !s->stopping && time(NULL) < next_beat) {
             struct timespec until = {next_beat, 0};
-            pthread_cond_timedwait(&s->more, &s->lock, &until);
+            if (atomic_load(&s->senders.writing)) { /* come back to watch it */
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_nsec += SENDER_STUCK_MS * 1000000L;
+                if (until.tv_nsec >= 1000000000L) {
+                    until.tv_sec++;
+                    until.tv_nsec -= 1000000000L;
+                }
+            }
+            if (pthread_cond_timedwait(&s->more, &s->lock, &until)) break;
         }
         if (s->stopping) {
             pthread_mutex_unlock(&s->lock);
@@ -504,23 +833,11 @@ static void stream_on_ready(struct mg_connection *conn, void *cb) {
     }
     c->conn = conn;
     pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->more, NULL);
     const char *why = NULL;
     int64_t since = -1;
     if (ws_parse_url(mg_get_request_info(conn)->query_string, &c->f, &since, &why))
         stream_send_now(conn, stream_error(why));
     c->fkey = wire_checksum(&c->f, sizeof c->f);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 128 * 1024); /* up to a thousand of them */
-    int started = pthread_create(&c->sender, &attr, client_sender, c) == 0;
-    pthread_attr_destroy(&attr);
-    if (!started) {
-        free(c->q);
-        free(c);
-        stream_send_now(conn, stream_error("server busy"));
-        return;
-    }
     mg_set_user_connection_data(conn, c);
     /* join the live stream first, then replay: nothing falls between */
     pthread_mutex_lock(&s->clients_lock);
@@ -585,17 +902,16 @@ static int stream_on_data(struct mg_connection *conn, int bits, char *data,
     return 1;
 }
 
-static void client_free(ws_client *c) {
+/* c is off the client list already. */
+static void client_free(stream *s, ws_client *c) {
     pthread_mutex_lock(&c->lock);
     c->closing = 1;
-    pthread_cond_signal(&c->more);
     pthread_mutex_unlock(&c->lock);
-    pthread_join(c->sender, NULL);
+    pool_forget(&s->senders, c);
     for (size_t i = 0; i < c->len; i++) msg_unref(c->q[(c->head + i) % CLIENT_QUEUE_MAX]);
     if (c->dropped)
         log_msg("warn", "ws: a slow client lost %llu message(s)", (unsigned long long)c->dropped);
     pthread_mutex_destroy(&c->lock);
-    pthread_cond_destroy(&c->more);
     free(c->q);
     free(c);
 }
@@ -616,7 +932,7 @@ static void stream_on_close(const struct mg_connection *conn, void *cb) {
         }
     pthread_mutex_unlock(&s->clients_lock);
     atomic_fetch_sub(&g_stats.ws_clients, 1);
-    client_free(c);
+    client_free(s, c);
 }
 
 stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token,
@@ -629,7 +945,13 @@ stream *stream_create(struct mg_context *ctx, db_pool *pool, const char *token,
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->clients_lock, NULL);
     pthread_cond_init(&s->more, NULL);
+    if (pool_start(&s->senders)) {
+        pool_stop(&s->senders);
+        free(s);
+        return NULL;
+    }
     if (pthread_create(&s->thread, NULL, stream_main, s)) {
+        pool_stop(&s->senders);
         free(s);
         return NULL;
     }
@@ -657,8 +979,9 @@ void stream_destroy(stream *s) {
         free(s->queue[(s->qhead + i) % STREAM_QUEUE_MAX]);
     for (ws_client *c = s->clients, *n; c; c = n) {
         n = c->next;
-        client_free(c);
+        client_free(s, c);
     }
+    pool_stop(&s->senders);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->clients_lock);
     pthread_cond_destroy(&s->more);

@@ -60,6 +60,8 @@ run "ui vitest" bash -c 'cd viz-ui && npx vitest run'
 run "e2e pipeline (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/pipeline.test.mjs
 run "e2e rest (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/rest.test.mjs
 run "e2e stream (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/stream.test.mjs
+# the stream's fan-out and sender pool are the collector's most threaded part
+run "e2e stream (tsan)" env BUILD=build-tsan node --test --test-reporter=spec test/e2e/stream.test.mjs
 run "e2e hostile (asan)" env BUILD=build-asan node --test --test-reporter=spec test/e2e/hostile.test.mjs
 # 1000 connections: as many descriptors as the hard limit allows
 run "e2e load (quick)" bash -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; BUILD=build exec node --test --test-reporter=spec test/e2e/load.test.mjs'

@@ -3,7 +3,11 @@
 // filters (one agent, or errors only), and one that stops reading (its
 // socket paused). Checks that every event is stored at the rate sent,
 // that the collector's memory stays bounded, and that the fast clients
-// get events within 100 ms (p99, event timestamp to receive time).
+// get events within 100 ms (p99, event timestamp to receive time). The
+// fast clients run in a worker thread of their own (load_fast_viewers.mjs),
+// as a browser would: on the main thread they would wait behind the other
+// 995 viewers' messages, timing this process rather than the collector
+// (the main thread's event-loop delay is printed as loopDelay*).
 //
 // Quick by default (15 s, part of `make test`); STRESS=1 (or
 // LOAD_SECONDS=N) runs it for minutes (`make stress`). LOAD_RATE and
@@ -17,6 +21,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, appendFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { once } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { BUILD, tempDir, startCollector, sql, getJson, waitFor } from './harness.mjs';
@@ -27,12 +33,10 @@ const RATE = +(process.env.LOAD_RATE || 10000);
 const CLIENTS = +(process.env.LOAD_CLIENTS || 1000);
 const FAST = 4;                      // subscribed to everything, reading
 const RSS_LIMIT_MB = 512;            // see bench/RESULTS.md for the measured figure
-// The issue's target for the fast clients' p99 is 100 ms. It is NOT met yet
-// (one sender thread per viewer: ~270-400 ms on a quiet 2-core machine; see
-// bench/RESULTS.md), so only LOAD_STRICT=1 asserts it; every run on a quiet
-// machine asserts the bound that catches a regression from today's figure.
+// The issue's target for the fast clients' p99 (bench/RESULTS.md has the
+// figures: 25-70 ms even with the machine busy). Asserted when the machine
+// was quiet before the test, or always with LOAD_STRICT=1.
 const P99_TARGET_MS = 100;
-const P99_REGRESSION_MS = 1000;
 // Latency measures the machine as much as the collector: on a box whose
 // cores are already busy with other work before the test starts, the
 // figure is reported but not asserted.
@@ -83,20 +87,33 @@ function viewer(url, latencies = null) {
   return v;
 }
 
+/** The fast viewers, in their own thread (see load_fast_viewers.mjs);
+ * ask(op) resolves with the worker's next answer. */
+function fastViewers(url, n) {
+  const worker = new Worker(new URL('./load_fast_viewers.mjs', import.meta.url), { workerData: { url, n } });
+  const answers = [];
+  worker.on('message', (m) => answers.shift()?.(m));
+  const opened = new Promise((res, rej) => answers.push((m) => (m.open ? res() : rej(new Error(m.failed)))));
+  const ask = (op) => new Promise((res) => { answers.push(res); worker.postMessage({ op }); });
+  return { worker, opened, ask };
+}
+
 test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one stalled`, { timeout: (SECONDS + 120) * 1000 }, async (t) => {
   const busyBefore = loadPerCore();
   assert.ok(nofileLimit() >= CLIENTS + 200, `ulimit -n is ${nofileLimit()}: raise it to hold ${CLIENTS} connections`);
   const db = join(tempDir(t), 'traces.db');
   const c = await startCollector(t, { db, ui: null, extra: ['--max-clients', String(CLIENTS)] });
   const base = `ws://${c.http}/ws`;
-  const fastLat = [], narrowLat = [];
-  const fast = [], narrow = [];
+  const narrowLat = [];
+  const narrow = [];
   const all = [];
   t.after(() => { for (const v of all) v.ws.terminate(); });
-  for (let i = 0; i < FAST; i++) all.push(fast[i] = viewer(base, fastLat));
+  const fast = fastViewers(base, FAST);
+  t.after(() => fast.worker.terminate());
+  await fast.opened;
   const stalled = viewer(base);
   all.push(stalled);
-  for (let i = 0; all.length < CLIENTS; i++) {
+  for (let i = 0; all.length < CLIENTS - FAST; i++) {
     // half one agent each, half errors only; a few of them timed too
     const url = i % 2 ? `${base}?level=error` : `${base}?agent=agent-${i % 1000}`;
     const v = viewer(url, i < 20 ? narrowLat : null);
@@ -119,6 +136,8 @@ test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one
     try { stored.push([Date.now(), (await getJson(`${c.url}/healthz`)).body.eventsStored]); } catch { /* next time */ }
   }, 500);
   t.after(() => clearInterval(sampler));
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const t0 = Date.now();
   const cpu0 = cpuSeconds(c.proc.pid), ours0 = process.cpuUsage();
   const flood = spawn(join(BUILD, 'bin', 'wire-flood'), ['load', c.ingest, String(RATE), String(SECONDS), 'load'],
@@ -139,8 +158,8 @@ test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one
   const storedAt = Date.now();
   const errorsSent = Math.floor((sent - 1) / 997) + 1;
   if (total === sent) {
-    await waitFor(() => fast.every((v) => v.seqs.size === total), { timeout: 30000, what: 'the fast clients have every event' })
-      .catch(() => {});
+    await waitFor(async () => (await fast.ask('counts')).counts.every((n) => n === total),
+      { timeout: 30000, what: 'the fast clients have every event' }).catch(() => {});
     await waitFor(() => narrow.filter((_, i) => i % 2).every((v) => v.events === errorsSent),
       { timeout: 30000, what: 'every errors-only client has every error' }).catch(() => {});
   }
@@ -152,7 +171,8 @@ test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one
   const during = stored.filter(([ts]) => ts <= t0 + sendSeconds * 1000);
   const storeRate = during.length > 1
     ? (during.at(-1)[1] - during[0][1]) / ((during.at(-1)[0] - during[0][0]) / 1000) : NaN;
-  fastLat.sort((a, b) => a - b);
+  const fastLat = (await fast.ask('report')).latencies.sort((a, b) => a - b);
+  const fastCounts = await fast.ask('counts');
   narrowLat.sort((a, b) => a - b);
   const fig = {
     clients: CLIENTS, fast: FAST, narrow: narrow.length, stalled: 1, rate: RATE, seconds: SECONDS,
@@ -165,23 +185,23 @@ test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one
     fastP50Ms: +percentile(fastLat, 0.5).toFixed(1), fastP99Ms: +percentile(fastLat, 0.99).toFixed(1),
     fastMaxMs: +fastLat.at(-1).toFixed(1),
     narrowP99Ms: +percentile(narrowLat, 0.99).toFixed(1),
+    loopDelayP99Ms: +(loopDelay.percentile(99) / 1e6).toFixed(1), loopDelayMaxMs: +(loopDelay.max / 1e6).toFixed(1),
     stalledGot: stalled.events,
-    fastGot: fast.map((v) => v.seqs.size), errorsOnlyGot: narrow[1]?.events, errorsSent,
+    fastGot: fastCounts.counts, errorsOnlyGot: narrow[1]?.events, errorsSent,
     storedSamples: stored.map(([ts, n]) => [Math.round((ts - t0) / 100) / 10, n]),
   };
   t.diagnostic(`load figures: ${JSON.stringify(fig)}`);
   if (process.env.LOAD_REPORT) appendFileSync(process.env.LOAD_REPORT, `${JSON.stringify({ date: new Date().toISOString(), ...fig })}\n`);
 
   assert.equal(total, sent, 'every event sent is stored');
-  for (const v of fast) assert.equal(v.seqs.size, total, 'a fast client has every event');
+  for (const n of fastCounts.counts) assert.equal(n, total, 'a fast client has every event');
+  assert.equal(fastCounts.errors, 0);
   for (const v of narrow.filter((_, i) => i % 2)) assert.equal(v.events, errorsSent, 'an errors-only client has every error');
   assert.ok(fig.sentRate >= RATE * 0.95, `the producer kept its rate (${fig.sentRate}/s): ingest never pushed back`);
   assert.ok(fig.allStoredAfterMs < 5000, `everything stored ${fig.allStoredAfterMs} ms after the producer ended`);
   assert.ok(fig.rssMaxMb < RSS_LIMIT_MB, `collector RSS ${fig.rssMaxMb} MB stays under ${RSS_LIMIT_MB} MB`);
-  if (process.env.LOAD_STRICT === '1')
+  if (process.env.LOAD_STRICT === '1' || busyBefore <= 1)
     assert.ok(fig.fastP99Ms < P99_TARGET_MS, `fast clients p99 ${fig.fastP99Ms} ms < ${P99_TARGET_MS} ms`);
-  else if (busyBefore <= 1)
-    assert.ok(fig.fastP99Ms < P99_REGRESSION_MS, `fast clients p99 ${fig.fastP99Ms} ms < ${P99_REGRESSION_MS} ms (target ${P99_TARGET_MS}: not met yet)`);
   else
     t.diagnostic(`latency not asserted: load ${busyBefore.toFixed(2)} per core before the test (other work on this machine)`);
   for (const v of all) assert.equal(v.errors, 0);
@@ -189,6 +209,7 @@ test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one
   assert.equal(body.status, 'ok');
   assert.equal(body.eventsStored, sent);
   for (const v of all) if (v !== stalled) v.ws.close();
+  fast.worker.postMessage({ op: 'close' });
   stalled.ws.terminate();
   assert.equal(await c.stop(), 0, 'clean shutdown with the stalled client still attached');
 });

@@ -1,10 +1,13 @@
 // stream.test.mjs — the WebSocket stream against a real collector: per-client
 // filters (URL and subscribe message), errors for bad client messages,
-// heartbeats, and a stalled client that slows neither ingest nor a fast one.
+// heartbeats, and stalled clients that slow neither ingest nor a fast one,
+// even more of them than the collector has sender threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
-import { startCollector, runSwarm, sql, openWs, tempDir, waitFor } from './harness.mjs';
+import { BUILD, startCollector, runSwarm, sql, openWs, getJson, tempDir, waitFor } from './harness.mjs';
 
 const storedWhere = (db, where) => sql(db, `SELECT e.id FROM events e JOIN agents a ON a.id = e.agent_id
   JOIN event_types ty ON ty.id = e.type_id WHERE ${where} ORDER BY e.id`).map((r) => r.id);
@@ -69,6 +72,51 @@ test('a stalled client slows neither ingest nor a fast client; heartbeats flow',
   assert.equal(await fast.close(), 1000);
   assert.equal(await c.stop(), 0, 'shutdown does not hang on the stalled client');
   stalled.ws.terminate();
+});
+
+// The collector writes with a pool of 4 sender threads (collector/stream.c):
+// six stalled viewers that take everything fill their sockets and leave
+// every pool thread stuck in a write, unless stuck senders are replaced.
+test('more stalled clients than sender threads: stuck senders are replaced, a fast client keeps up', async (t) => {
+  const db = join(tempDir(t), 'traces.db');
+  const c = await startCollector(t, { db });
+  const stalled = [];
+  t.after(() => { for (const s of stalled) s.ws.terminate(); });
+  for (let i = 0; i < 6; i++) {
+    const s = await openWs(`ws://${c.http}/ws`);
+    s.ws._socket.pause();
+    stalled.push(s);
+  }
+  const fast = await openWs(`ws://${c.http}/ws`);
+  // 20 000 events/s for 4 s: ~20 MB of text per viewer, more than a
+  // loopback socket's buffers hold, so each stalled viewer blocks a write
+  let worstLateMs = 0;
+  fast.ws.on('message', (data) => {
+    const m = JSON.parse(String(data));
+    if (m.type !== 'trace_event') return;
+    for (const e of m.payload.events) worstLateMs = Math.max(worstLateMs, Date.now() - e.timestamp / 1000);
+  });
+  let senders = 0;
+  const watch = setInterval(async () => {
+    try { senders = Math.max(senders, (await getJson(`${c.url}/healthz`)).body.wsSenderThreads); } catch { /* next time */ }
+  }, 100);
+  t.after(() => clearInterval(watch));
+  const flood = spawn(join(BUILD, 'bin', 'wire-flood'), ['load', c.ingest, '20000', '4', 'stall'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  flood.stdout.on('data', (d) => { out += d; });
+  assert.equal((await once(flood, 'exit'))[0], 0);
+  const sent = +/sent=(\d+)/.exec(out)[1];
+  await waitFor(() => new Set(fast.events().map((e) => e.seq)).size === sent, { timeout: 20000, what: 'the fast client has every event' });
+  clearInterval(watch);
+  const h = (await getJson(`${c.url}/healthz`)).body;
+  t.diagnostic(`stalled x6: most sender threads ${senders}, stuck writes ${h.wsStuckWrites}, fast client's worst delay ${Math.round(worstLateMs)} ms`);
+  assert.ok(h.wsStuckWrites >= 3, `the stalled clients blocked writes and the senders were replaced (${h.wsStuckWrites})`);
+  assert.ok(senders > 4, `more sender threads than the pool's 4 while clients stalled (${senders})`);
+  // a pool with every thread stuck would hold the fast client for the
+  // 10 s write timeout; this is loose for ASan on a busy machine
+  assert.ok(worstLateMs < 5000, `the fast client's worst delay ${Math.round(worstLateMs)} ms < 5 s`);
+  assert.equal(await fast.close(), 1000);
+  assert.equal(await c.stop(), 0, 'shutdown does not hang on the stalled clients');
 });
 
 test('a thousand idle connections: live clients still served, one more refused', async (t) => {
