@@ -404,7 +404,9 @@ int query_graph(struct mg_connection *c, sqlite3 *db, const char *trace) {
         cJSON_AddStringToObject(n, "name", name);
         if (sqlite3_column_type(st, 1) == SQLITE_NULL) cJSON_AddNullToObject(n, "type");
         else cJSON_AddStringToObject(n, "type", (const char *)sqlite3_column_text(st, 1));
-        cJSON_AddStringToObject(n, "status", graph_status((const char *)sqlite3_column_text(st, 2)));
+        const char *last = (const char *)sqlite3_column_text(st, 2);
+        cJSON_AddStringToObject(n, "status", graph_status(last));
+        cJSON_AddBoolToObject(n, "stopped", last && !strcmp(last, "agent.stopped"));
         cJSON *m = cJSON_AddObjectToObject(n, "metrics");
         cJSON_AddNumberToObject(m, "eventCount", (double)sqlite3_column_int64(st, 3));
         cJSON_AddNumberToObject(m, "errorCount", (double)sqlite3_column_int64(st, 4));

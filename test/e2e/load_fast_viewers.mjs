@@ -3,14 +3,16 @@
 // browser with its own event loop; on the test's main thread these would
 // queue behind the 995 narrow viewers' messages and time the test
 // process, not the collector. Messages from the parent: {op: 'counts'}
-// → {counts: [distinct seqs per viewer]}, {op: 'report'} → {latencies}
-// (ms, event timestamp to receive time, each seq once per viewer),
+// → {counts: [distinct seqs per viewer]}, {op: 'report'} → {latencies,
+// stored} (ms, event timestamp to receive time and to the collector's
+// publishing it: ingest and storage alone; each seq once per viewer),
 // {op: 'close'}.
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 
 const { url, n } = workerData;
 const latencies = [];
+const stored = []; // event timestamp to the collector's publishing it (the message's timestamp)
 const viewers = [];
 let errors = 0;
 for (let i = 0; i < n; i++) {
@@ -25,6 +27,7 @@ for (let i = 0; i < n; i++) {
       if (v.seqs.has(e.seq)) continue;
       v.seqs.add(e.seq);
       latencies.push((now - e.timestamp) / 1000);
+      stored.push((m.timestamp - e.timestamp) / 1000);
     }
   });
   viewers.push(v);
@@ -33,7 +36,7 @@ Promise.all(viewers.map((v) => new Promise((res, rej) => { v.ws.once('open', res
   .then(() => parentPort.postMessage({ open: true }), (e) => parentPort.postMessage({ failed: String(e) }));
 parentPort.on('message', (m) => {
   if (m.op === 'counts') parentPort.postMessage({ counts: viewers.map((v) => v.seqs.size), errors });
-  if (m.op === 'report') parentPort.postMessage({ latencies });
+  if (m.op === 'report') parentPort.postMessage({ latencies, stored });
   if (m.op === 'close') {
     for (const v of viewers) v.ws.close();
     parentPort.close();

@@ -78,6 +78,8 @@ test('REST read endpoints answer from the store, with filters and errors', async
   assert.equal(graph.status, 200);
   assert.equal(graph.body.nodes.length, 5);
   assert.ok(graph.body.nodes.every((n) => ['active', 'idle', 'busy', 'error'].includes(n.status)));
+  // the swarm has ended: every agent's last lifecycle event was agent.stopped
+  assert.ok(graph.body.nodes.every((n) => n.stopped === true && n.status === 'idle'), JSON.stringify(graph.body.nodes.map((n) => [n.id, n.status, n.stopped])));
   assert.ok(graph.body.nodes.some((n) => n.type === 'coordinator'));
   const comm = graph.body.links.filter((l) => l.type === 'communication');
   assert.ok(comm.length > 0);

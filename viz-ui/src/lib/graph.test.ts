@@ -66,6 +66,16 @@ describe('graph: REST and live merge', () => {
     expect(meanLatency(g.links.get(linkKey('dependency', 'coordinator', 'coder-1'))!)).toBeNull();
   });
 
+  it('takes "stopped" from the REST graph, so a finished trace opened later shows its agents stopped', () => {
+    const done = { ...rest, nodes: rest.nodes.map((n) => ({ ...n, status: 'idle' as const, stopped: true })) };
+    const g = graphFromRest('tr', done, 0);
+    expect(graphNodes(g).every((n) => n.stopped)).toBe(true);
+    // an older collector without the field: what live events said stays
+    const live = applyGraphEvents(graphFromRest('tr', rest, 0), [ev('coder-1', 'agent.stopped')]);
+    expect(live.nodes.get('coder-1')!.stopped).toBe(true);
+    expect(graphFromRest('tr', rest, 1, live).nodes.get('coder-1')!.stopped).toBe(true);
+  });
+
   it('adds an agent when it is created, typed and linked to its spawner', () => {
     const g = applyGraphEvents(graphFromRest('tr', rest, 0), [
       ev('tester-1', 'agent.created', { agentType: 'tester', spawnedBy: 'coordinator' }),

@@ -20,7 +20,15 @@ export interface AgentMetrics {
 /** GET /api/traces/:id/graph, as the collector sends it. */
 export interface GraphResponse {
   traceId?: string;
-  nodes: { id: string; name: string; type: string | null; status: AgentStatus; metrics: AgentMetrics }[];
+  nodes: {
+    id: string;
+    name: string;
+    type: string | null;
+    status: AgentStatus;
+    /** Absent from collectors older than the field. */
+    stopped?: boolean;
+    metrics: AgentMetrics;
+  }[];
   links: {
     source: string;
     target: string;
@@ -91,8 +99,7 @@ export function graphFromRest(traceId: string, res: GraphResponse, baseSeq: numb
       type: n.type,
       status: n.status,
       metrics: { ...n.metrics },
-      // The REST graph has no "stopped": keep what live events said.
-      stopped: prev?.traceId === traceId ? (prev.nodes.get(n.id)?.stopped ?? false) : false,
+      stopped: n.stopped ?? (prev?.traceId === traceId ? (prev.nodes.get(n.id)?.stopped ?? false) : false),
     });
   }
   const links = new Map<string, GraphLink>();
