@@ -23,6 +23,7 @@
 #include "internal.h"
 
 #define TR_SHUTDOWN_BUDGET_MS 2000
+#define TR_FILL_RATE_TAU_MS 100.0
 
 typedef struct flusher {
     wire_encoder enc;
@@ -30,7 +31,13 @@ typedef struct flusher {
      * 50 ms promise is about an event's age, however long it sat in a ring */
     uint64_t batch_started_ms;
     uint64_t last_send_ms;
-    double rate_per_ms; /* events drained per ms, smoothed: sizes the sleeps */
+    /* events drained per ms, two ways: rate_per_ms rises at once with a
+     * burst and bounds the sleep so no ring fills; fill_rate_per_ms is the
+     * mean over about TR_FILL_RATE_TAU_MS and predicts when the open batch
+     * will be full, so a burst met by chance does not cut the next sleeps
+     * short (each wake-up costs the process a context switch) */
+    double rate_per_ms;
+    double fill_rate_per_ms;
     uint64_t sequence;         /* of the last batch sent */
     /* drops already reported in a header: full, transport, too large */
     uint64_t reported[3];
@@ -253,14 +260,20 @@ static unsigned fl_next_sleep_ms(const flusher *f, uint64_t now) {
         uint64_t age = now - f->batch_started_ms;
         sleep = age >= interval ? 0 : (double)(interval - age);
     }
-    if (f->rate_per_ms > 0.001) {
+    if (f->fill_rate_per_ms > 0.001) {
         uint32_t pending = wire_encoder_count(&f->enc);
         uint32_t room = tr.cfg.max_events_per_batch > pending
                             ? tr.cfg.max_events_per_batch - pending : 1;
-        double to_batch = room / f->rate_per_ms;
+        /* half again the mean time to fill it: events come in bursts, so
+         * waking at the mean finds the batch short half the time, and a
+         * second wake-up follows a few ms later; a late wake-up only sends
+         * a full batch somewhat older, never later than its deadline */
+        double to_batch = 1.5 * room / f->fill_rate_per_ms;
+        if (to_batch < sleep) sleep = to_batch;
+    }
+    if (f->rate_per_ms > 0.001) {
         /* a ring record is at least 64 bytes; all the rate in one ring */
         double to_half = (double)tr.cfg.ring_kb * 1024 / 64 / 2 / f->rate_per_ms;
-        if (to_batch < sleep) sleep = to_batch;
         if (to_half < sleep) sleep = to_half;
     }
     return sleep < 1 ? 1 : (unsigned)sleep;
@@ -272,6 +285,10 @@ static void fl_observe_rate(flusher *f, uint64_t taken, uint64_t since_ms) {
     f->rate_per_ms = now_rate > f->rate_per_ms
                          ? now_rate
                          : 0.7 * f->rate_per_ms + 0.3 * now_rate;
+    /* weighted by the time it covers: a 2 ms glimpse of a burst moves the
+     * mean by 2 %, a 100 ms stretch by half */
+    double w = (double)since_ms / ((double)since_ms + TR_FILL_RATE_TAU_MS);
+    f->fill_rate_per_ms += w * (now_rate - f->fill_rate_per_ms);
 }
 
 /* A thread is dying of a fatal signal (crash.c): everything the rings

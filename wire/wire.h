@@ -92,6 +92,7 @@ typedef struct wire_encoder {
     uint32_t *offsets; uint32_t offsets_cap; /* string i starts here */
     uint8_t *out; size_t out_cap;            /* the finished message */
     uint8_t *raw; size_t raw_cap;
+    void *lz4; /* LZ4_stream_t, kept from batch to batch */
 } wire_encoder;
 
 void wire_encoder_init(wire_encoder *enc);

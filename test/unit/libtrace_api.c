@@ -863,33 +863,77 @@ static long flusher_wakeups(void) {
     return 0;
 }
 
-/* A steady trickle is batched by time, not by poll: the flusher sleeps
- * until the open batch is due instead of waking every few ms (each wake-up
- * is CPU the traced process pays for), and still sends every event. */
-static void t_trickle_few_wakeups(void) {
-    rx r;
-    CHECK(rx_bind(&r, "tcp://127.0.0.1:*") == 0);
-    trace_config c = cfg_for(r.url, 1.0);
-    c.flush_interval_ms = 100;
+/* A session for counting the flusher's wake-ups: a receiver, tracing to
+ * it with every event kept, connected; returns the wake-ups so far. */
+static long wakeups_begin(rx *r, unsigned flush_interval_ms) {
+    CHECK(rx_bind(r, "tcp://127.0.0.1:*") == 0);
+    trace_config c = cfg_for(r->url, 1.0);
+    c.flush_interval_ms = flush_interval_ms;
+    c.max_events_per_batch = 100;
     c.merge = 0;
     CHECK(trace_init(&c) == 0);
     sleep_ms(300); /* connected */
     long before = flusher_wakeups();
     CHECK(before > 0);
+    return before;
+}
+
+/* End it: the wake-ups since `before` into *woke; the events received. */
+static uint64_t wakeups_end(rx *r, long before, long *woke) {
+    *woke = flusher_wakeups() - before;
+    trace_shutdown();
+    rx_collect(r);
+    uint64_t got = 0;
+    for (size_t i = 0; i < r->n; i++) got += r->b[i].hdr.event_count;
+    return got;
+}
+
+/* A steady trickle is batched by time, not by poll: the flusher sleeps
+ * until the open batch is due instead of waking every few ms (each wake-up
+ * is CPU the traced process pays for), and still sends every event. */
+static void t_trickle_few_wakeups(void) {
+    rx r;
+    long before = wakeups_begin(&r, 100), woke;
     for (int i = 0; i < 400; i++) { /* 400 events a second for a second */
         emit("trickle", "task.progress", TRACE_INFO, "step", NULL);
         nanosleep(&(struct timespec){0, 2500000L}, NULL);
     }
-    long woke = flusher_wakeups() - before;
-    trace_shutdown();
-    rx_collect(&r);
-    uint64_t got = 0;
-    for (size_t i = 0; i < r.n; i++) got += r.b[i].hdr.event_count;
+    uint64_t got = wakeups_end(&r, before, &woke);
     /* one wake-up per batch window (10 s), a few more as the rate settles;
      * polling every 10 ms would be 100 */
     CHECKF(woke > 0 && woke <= 30, "flusher woke %ld times in 1 s", woke);
     CHECKF(got == 400, "%llu of 400 events arrived", (unsigned long long)got);
     CHECKF(r.n >= 8 && r.n <= 20, "%zu batches for 1 s at a 100 ms interval", r.n);
+    rx_close(&r);
+}
+
+/* Bursts, as a swarm records: an agent's step is a handful of events at
+ * once, then nothing for a while. Here 2.5 events/ms on average, in bursts
+ * of 1-19 events 0-8 ms apart; with 100-event batches one is full about
+ * every 40 ms, so about 25 wake-ups a second do. The rate the flusher
+ * sizes its sleeps by must not jump with each burst it happens to wake
+ * into: that woke it 65-90 times a second here, 2-3 times per batch. */
+static void t_bursts_few_wakeups(void) {
+    rx r;
+    long before = wakeups_begin(&r, 50), woke;
+    uint32_t x = 12345; /* a fixed seed */
+    uint64_t emitted = 0;
+    for (int i = 0; i < 250; i++) { /* about 1 s */
+        x = x * 1103515245u + 12345u;
+        int n = 1 + (int)((x >> 16) % 19);
+        emitted += (uint64_t)n;
+        for (int k = 0; k < n; k++)
+            emit("burst", "task.progress", TRACE_INFO, "step", NULL);
+        x = x * 1103515245u + 12345u;
+        nanosleep(&(struct timespec){0, (long)((x >> 16) % 8001) * 1000L}, NULL);
+    }
+    uint64_t got = wakeups_end(&r, before, &woke);
+    CHECKF(got == emitted, "%llu of %llu events arrived", (unsigned long long)got,
+           (unsigned long long)emitted);
+    /* 25 batches' worth, and slack for a loaded machine */
+    CHECKF(woke > 0 && woke <= 45, "flusher woke %ld times in 1 s for %zu batches", woke, r.n);
+    /* no more batches than the full ones and those the interval closes */
+    CHECKF(r.n <= 40, "%zu batches for %llu events", r.n, (unsigned long long)emitted);
     rx_close(&r);
 }
 
@@ -904,6 +948,7 @@ int main(void) {
     check_run("live receiver", t_live_receiver);
     check_run("bad event isolated", t_bad_event_isolated);
     check_run("trickle: few wake-ups", t_trickle_few_wakeups);
+    check_run("bursts: few wake-ups", t_bursts_few_wakeups);
     check_run("stats after disabled reinit", t_stats_after_disabled_reinit);
     return check_main("libtrace_api");
 }
