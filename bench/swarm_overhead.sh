@@ -15,19 +15,20 @@
 # swarm's own count, printed by both builds).
 #
 # The difference of two whole-process CPU times is noisy on a shared
-# 2-core VM (±3 % on the computing swarm, run to run), too noisy to tell
-# 0.5 % from 1.5 %. So each traced run is also accounted per thread: a
-# poller outside the timed process reads /proc/PID/task/*/schedstat every
-# 50 ms and keeps the last CPU time of libtrace's own threads
-# (trace-flusher, and ZeroMQ's ZMQbg/IO/0 and ZMQbg/Reaper), which do
-# nothing but tracing. Their CPU per 1000 steps, as a share of the untraced
-# swarm's, is the "tracing threads" column: a precise floor of the
-# overhead. What it leaves out runs on the agents' own threads: the record
-# calls (about 18 ns for trace_event(), up to ~0.5 µs for a hook that
-# builds JSON or checksums a snapshot) and whatever the extra threads'
-# wake-ups cost the agents in scheduling; only the noisy whole-process
-# difference shows those. The last 50 ms of the threads' lives (the final
-# batch) are missed.
+# 2-core VM: which agent happens to do which kind of step moves the CPU per
+# step by a few per cent from run to run. So each round runs the
+# compiled-out swarm twice (before and after the traced one), and the
+# table shows how far those two differ (A/A): a traced-vs-untraced
+# difference smaller than that is noise. The swarm also accounts its CPU
+# itself, in both builds (its last line): its agents' threads, and
+# libtrace's and ZeroMQ's threads, which do nothing but tracing. Their CPU
+# per 1000 steps, as a share of the untraced swarm's, is "tracing
+# threads": precise, and the floor of the overhead. What it leaves out runs
+# on the agents' threads (the record calls: ~18 ns for trace_event(), up
+# to ~0.5 µs for a hook that builds JSON or checksums a snapshot), which
+# only the agent-thread columns can show, with the same noise as the whole.
+# (An earlier version polled /proc from a shell loop during traced runs
+# only; that loop's own CPU slowed the traced swarm it measured.)
 set -euo pipefail
 ingest=$1
 runs=${SWARM_RUNS:-3}
@@ -39,59 +40,42 @@ cpu() { # seconds of user+sys CPU of one run; the run's last line to $out
   awk '{printf "%.3f", $1 + $2}' <<<"$t"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-out=$(mktemp) pidf=$(mktemp) thr=$(mktemp)
-trap 'rm -f "$out" "$pidf" "$thr"' EXIT
-# threads_cpu: in the background, the CPU seconds of libtrace's threads in
-# the process whose pid appears in $pidf, to $thr once it has exited
-threads_cpu() {
-  local pid t c n total=0
-  declare -A last=()
-  until [ -s "$pidf" ]; do sleep 0.01; done
-  pid=$(<"$pidf")
-  while [ -d "/proc/$pid/task" ] && [ -n "$(ls "/proc/$pid/task" 2>/dev/null)" ]; do
-    for t in /proc/"$pid"/task/*; do
-      { read -r c <"$t/comm" && read -r n _ <"$t/schedstat"; } 2>/dev/null || continue
-      case $c in trace-flusher|ZMQbg/*) last[${t##*/}]=$n ;; esac
-    done
-    sleep 0.05
-  done
-  for n in "${last[@]}"; do total=$((total + n)); done
-  awk -v n="$total" 'BEGIN {printf "%.4f", n / 1e9}' >"$thr"
-}
-# traced_cpu: cpu(), and the threads' CPU seconds in $thr
-traced_cpu() {
-  : >"$pidf"; : >"$thr"
-  threads_cpu &
-  local poller=$! c
-  c=$(cpu sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@")
-  wait "$poller"
-  echo "$c"
-}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$out"; }
+per1000() { awk -v x="$1" -v w="$(field steps)" 'BEGIN {printf "%.6f", x / w * 1000}'; }
 
 measure() { # label, extra swarm options...
   local label=$1; shift
   local args=(--agents 8 --duration "$secs" --speed "$speed" --seed 42 --quiet "$@")
-  local traced=() untraced=() events=() threads=()
+  local traced=() untraced=() aa=() events=() agents_u=() agents_t=() threads=()
+  local c u1
   for _ in $(seq "$runs"); do
-    # CPU seconds per 1000 steps, each build
+    # CPU seconds per 1000 steps: compiled out, traced, compiled out again
     c=$(cpu build/bin/swarm-demo-notrace "${args[@]}")
-    untraced+=("$(awk -v c="$c" -v w="$(steps)" 'BEGIN {printf "%.5f", c / w * 1000}')")
-    c=$(TRACE_COLLECTOR_URL=$ingest TRACE_SAMPLING_RATE=1 TRACE_ADAPTIVE=0 traced_cpu build/bin/swarm-demo "${args[@]}")
-    traced+=("$(awk -v c="$c" -v w="$(steps)" 'BEGIN {printf "%.5f", c / w * 1000}')")
-    threads+=("$(awk -v c="$(<"$thr")" -v w="$(steps)" 'BEGIN {printf "%.6f", c / w * 1000}')")
-    # events per 1000 steps
-    events+=("$(awk -v e="$(sed -n 's/.* sent=\([0-9]*\).*/\1/p' "$out")" -v w="$(steps)" 'BEGIN {printf "%.1f", e / w * 1000}')")
+    u1=$(per1000 "$c")
+    agents_u+=("$(per1000 "$(field agent_cpu_us)e-6")")
+    c=$(TRACE_COLLECTOR_URL=$ingest TRACE_SAMPLING_RATE=1 TRACE_ADAPTIVE=0 cpu build/bin/swarm-demo "${args[@]}")
+    traced+=("$(per1000 "$c")")
+    agents_t+=("$(per1000 "$(field agent_cpu_us)e-6")")
+    threads+=("$(per1000 "$(field tracing_cpu_us)e-6")")
+    events+=("$(per1000 "$(field sent)")")
+    c=$(cpu build/bin/swarm-demo-notrace "${args[@]}")
+    u2=$(per1000 "$c")
+    agents_u+=("$(per1000 "$(field agent_cpu_us)e-6")")
+    untraced+=("$(awk -v a="$u1" -v b="$u2" 'BEGIN {printf "%.6f", (a + b) / 2}')")
+    aa+=("$(awk -v a="$u1" -v b="$u2" 'BEGIN {d = (a - b) / ((a + b) / 2) * 100; printf "%.2f", d < 0 ? -d : d}')")
   done
-  local t u e h
+  local t u e h au at n
   t=$(median "${traced[@]}") u=$(median "${untraced[@]}") e=$(median "${events[@]}")
-  h=$(median "${threads[@]}")
-  awk -v l="$label" -v t="$t" -v u="$u" -v e="$e" -v h="$h" 'BEGIN {
-    printf "| %s | %.4f | %.4f | %.0f | %.1f %% | %.2f | %.5f | %.2f %% | %.2f |\n", l, u, t, e,
-      (t - u) / u * 100, (t - u) / e * 1e6, h, h / u * 100, h / e * 1e6 }'
+  h=$(median "${threads[@]}") au=$(median "${agents_u[@]}") at=$(median "${agents_t[@]}")
+  n=$(median "${aa[@]}")
+  awk -v l="$label" -v t="$t" -v u="$u" -v e="$e" -v h="$h" -v au="$au" -v at="$at" -v n="$n" 'BEGIN {
+    printf "| %s | %.4f | %.4f | %+.1f %% | %.1f %% | %.4f | %.4f | %.5f | %.2f %% | %.2f | %.0f |\n", l, u, t,
+      (t - u) / u * 100, n, au, at, h, h / u * 100, h / e * 1e6, e }'
 }
-steps() { sed -n 's/.* steps=\([0-9]*\).*/\1/p' "$out"; }
 
-echo "| swarm (8 agents, $secs s, speed $speed, every event kept; median of $runs) | CPU s per 1000 steps, compiled out | traced | events per 1000 steps | overhead vs swarm CPU | µs CPU per event | tracing threads: CPU s per 1000 steps | their share of the swarm's CPU | their µs per event |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| swarm (8 agents, $secs s, speed $speed, every event kept; medians of $runs rounds) | CPU s per 1000 steps, compiled out | traced | overhead, whole process | A/A: two compiled-out runs differ by | agents' threads, compiled out | agents' threads, traced | tracing threads | tracing threads' share of the swarm's CPU | their µs per event | events per 1000 steps |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 measure "demo as is: agents wait, tools sleep"
 measure "tools compute (--tools-compute)" --tools-compute

@@ -25,6 +25,7 @@
  * clock set and that every thread polls at least every 50 ms. The last
  * line on stdout is parsed by the tests; keep its format.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -86,6 +87,7 @@ static atomic_bool g_stop; /* set by the main thread when time is up */
 static _Atomic uint64_t g_next_task, g_next_msg;
 static _Atomic uint64_t g_created, g_done, g_failed, g_retried, g_abandoned;
 static _Atomic uint64_t g_steps; /* think/LLM/tool steps: the unit of work */
+static _Atomic uint64_t g_agent_cpu_ns; /* the agent threads' CPU, added as each ends */
 static _Atomic uint64_t g_cancelled, g_sent, g_received, g_faults;
 static atomic_int g_running;
 
@@ -117,6 +119,49 @@ static void bump(_Atomic uint64_t *counter)
 static uint64_t tally(_Atomic uint64_t *counter)
 {
     return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+/* CPU accounting for bench/swarm_overhead.sh, in both builds alike: the
+ * agents' own threads, and (traced) libtrace's threads, which do nothing
+ * but tracing. Measured in here, so no poller outside disturbs the runs
+ * it measures. */
+static void count_agent_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    atomic_fetch_add(&g_agent_cpu_ns,
+                     (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
+/* libtrace's flusher and ZeroMQ's threads, read from /proc before
+ * trace_shutdown() ends them (the last batch is not counted). */
+static uint64_t tracing_threads_cpu_ns(void)
+{
+    uint64_t total = 0;
+    DIR *dir = opendir("/proc/self/task");
+    if (!dir)
+        return 0;
+    for (struct dirent *d; (d = readdir(dir));) {
+        if (d->d_name[0] == '.')
+            continue;
+        char path[300], comm[32] = "";
+        unsigned long long ns = 0;
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", d->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        bool ours = fgets(comm, sizeof comm, f) &&
+                    (!strncmp(comm, "trace-flusher", 13) || !strncmp(comm, "ZMQbg/", 6));
+        fclose(f);
+        snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", d->d_name);
+        if (ours && (f = fopen(path, "r"))) {
+            if (fscanf(f, "%llu", &ns) == 1)
+                total += ns;
+            fclose(f);
+        }
+    }
+    closedir(dir);
+    return total;
 }
 
 /* ===================================================================== */
@@ -1974,6 +2019,7 @@ static void *worker_main(void *arg)
     drain_mailbox(a);
     set_status(a, "stopped");
     trace_agent_stop(a->name, stop_reason());
+    count_agent_cpu();
     return NULL;
 }
 
@@ -2439,6 +2485,7 @@ static void *coordinator_main(void *arg)
         agent_poll(self, coord_wait(c));
     }
     coord_shutdown(c);
+    count_agent_cpu();
     return NULL;
 }
 
@@ -2542,7 +2589,9 @@ static void usage(FILE *f)
         "Tracing is configured by the environment (TRACE_COLLECTOR_URL,\n"
         "TRACE_ID, TRACE_SAMPLING_RATE, ...). The last line on stdout is\n"
         "  swarm-demo: trace=ID agents=N recorded=R sent=S sampled_out=O dropped=D\n"
-        "             steps=W (work steps done: think, LLM and tool calls)\n",
+        "             steps=W (work steps done: think, LLM and tool calls)\n"
+        "             agent_cpu_us=A tracing_cpu_us=T (CPU of the agents'\n"
+        "             threads, and of libtrace's and ZeroMQ's threads)\n",
         MIN_AGENTS, MAX_AGENTS, DEFAULT_AGENTS);
 }
 
@@ -2822,6 +2871,7 @@ int main(int argc, char **argv)
     char trace_id[256];
     const char *id = trace_current_trace_id();
     copy_str(trace_id, sizeof trace_id, id && *id ? id : "none");
+    uint64_t tracing_cpu_ns = tracing_threads_cpu_ns();
     if (tracing)
         trace_shutdown();
     trace_stats st;
@@ -2830,11 +2880,12 @@ int main(int argc, char **argv)
 
     summarize(&opt, ran_us, &st);
     printf("swarm-demo: trace=%s agents=%d recorded=%" PRIu64 " sent=%" PRIu64
-           " sampled_out=%" PRIu64 " dropped=%" PRIu64 " steps=%" PRIu64 "\n",
+           " sampled_out=%" PRIu64 " dropped=%" PRIu64 " steps=%" PRIu64
+           " agent_cpu_us=%" PRIu64 " tracing_cpu_us=%" PRIu64 "\n",
            trace_id, opt.agents, st.recorded, st.sent, st.sampled_out,
            st.dropped_ring_full + st.dropped_transport + st.dropped_too_large +
                st.dropped_invalid,
-           tally(&g_steps));
+           tally(&g_steps), tally(&g_agent_cpu_ns) / 1000, tracing_cpu_ns / 1000);
     fflush(stdout);
     swarm_free(sw, sw->n);
     return 0;
