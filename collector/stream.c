@@ -315,6 +315,19 @@ static uint64_t stream_now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* A CLOCK_REALTIME deadline `ms` from now, for pthread_cond_timedwait. */
+static struct timespec stream_deadline_in(long ms) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 /* ---- the sender pool ---- */
 
 static void list_append(client_list *l, ws_client *c) {
@@ -392,14 +405,7 @@ static ws_client *pool_take(sender_pool *p, sender *self) {
         if (wait_ms < 0) {
             pthread_cond_wait(&p->work, &p->lock);
         } else {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += wait_ms / 1000;
-            until.tv_nsec += (wait_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = stream_deadline_in(wait_ms);
             pthread_cond_timedwait(&p->work, &p->lock, &until);
         }
     }
@@ -689,14 +695,8 @@ static void *stream_main(void *arg) {
         pthread_mutex_lock(&s->lock);
         while (!s->qlen && !s->stopping && time(NULL) < next_beat) {
             struct timespec until = {next_beat, 0};
-            if (atomic_load(&s->senders.writing)) { /* come back to watch it */
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_nsec += SENDER_STUCK_MS * 1000000L;
-                if (until.tv_nsec >= 1000000000L) {
-                    until.tv_sec++;
-                    until.tv_nsec -= 1000000000L;
-                }
-            }
+            if (atomic_load(&s->senders.writing)) /* come back to watch it */
+                until = stream_deadline_in(SENDER_STUCK_MS);
             if (pthread_cond_timedwait(&s->more, &s->lock, &until)) break;
         }
         if (s->stopping) {
