@@ -253,7 +253,7 @@ export function linkText(l: GraphLink): string {
 type Root = d3.Selection<SVGGElement, unknown, null, undefined>;
 
 function joinLinks(root: Root, links: SimLink[], onHover: (e: MouseEvent, l: SimLink) => void, onLeave: () => void) {
-  root
+  const paths = root
     .select('g.links')
     .selectAll<SVGPathElement, SimLink>('path.link')
     .data(links, (d) => d.key)
@@ -271,34 +271,55 @@ function joinLinks(root: Root, links: SimLink[], onHover: (e: MouseEvent, l: Sim
           .attr('marker-end', (d) => `url(#arrow-${d.data.type})`)
           .attr('stroke-width', 0)
           .attr('opacity', 0),
-      // Back before its exit finished: cancel the removal.
-      (update) => update.interrupt(),
-      (exit) => exit.transition().duration(MS).attr('opacity', 0).remove(),
+      (update) => comeBack(update),
+      (exit) => leave(exit).transition().duration(MS).attr('opacity', 0).remove(),
     )
     .on('mousemove', (e: MouseEvent, d) => onHover(e, d))
     .on('mouseleave', onLeave)
-    .attr('data-count', (d) => d.data.messageCount)
-    // One transition for fade-in and width: a second one would interrupt the first.
+    .attr('data-count', (d) => d.data.messageCount);
+  // One transition for fade-in and width: a second one would interrupt the first.
+  retarget(paths, (d) => String(linkWidth(d.data)))
     .transition()
     .duration(MS)
     .attr('opacity', 1)
     .attr('stroke-width', (d) => linkWidth(d.data));
 }
 
+/**
+ * Exit, once: an element already fading out is left to finish. Exit runs on
+ * every update, and a fade restarted that often would never end.
+ */
+function leave<E extends Element, D, P extends d3.BaseType>(exit: d3.Selection<E, D, P, unknown>) {
+  // the target is forgotten so that an element coming back animates in again
+  return exit.filter(':not(.leaving)').classed('leaving', true).attr('data-anim', null);
+}
+
+/** Back before its exit finished: cancel the removal; the caller animates it in again. */
+function comeBack<E extends Element, D, P extends d3.BaseType>(update: d3.Selection<E, D, P, unknown>) {
+  update.filter('.leaving').interrupt().classed('leaving', false);
+  return update;
+}
+
 function joinNodes(root: Root, nodes: SimNode[], onClick: (id: string) => void, s: d3.Simulation<SimNode, SimLink>) {
+  // A click is a mousedown too: the layout is reheated only once the
+  // pointer actually drags, so selecting an agent does not shake the graph.
+  const dragged = new Set<SimNode>();
   const drag = d3
     .drag<SVGGElement, SimNode>()
-    .on('start', (e: d3.D3DragEvent<SVGGElement, SimNode, SimNode>, d) => {
-      if (!e.active) s.alphaTarget(0.2).restart();
+    .on('start', (_e: d3.D3DragEvent<SVGGElement, SimNode, SimNode>, d) => {
       d.fx = d.x;
       d.fy = d.y;
     })
     .on('drag', (e: d3.D3DragEvent<SVGGElement, SimNode, SimNode>, d) => {
+      if (!dragged.has(d)) {
+        if (dragged.size === 0) s.alphaTarget(0.2).restart();
+        dragged.add(d);
+      }
       d.fx = e.x;
       d.fy = e.y;
     })
-    .on('end', (e: d3.D3DragEvent<SVGGElement, SimNode, SimNode>, d) => {
-      if (!e.active) s.alphaTarget(0);
+    .on('end', (_e: d3.D3DragEvent<SVGGElement, SimNode, SimNode>, d) => {
+      if (dragged.delete(d) && dragged.size === 0) s.alphaTarget(0);
       d.fx = null;
       d.fy = null;
     });
@@ -324,9 +345,10 @@ function joinNodes(root: Root, nodes: SimNode[], onClick: (id: string) => void, 
         n.append('title');
         return n;
       },
-      (update) => update.interrupt().attr('opacity', 1),
+      (update) => comeBack(update).attr('opacity', 1),
       (exit) =>
-        exit.call((x) => {
+        leave(exit).call((x) => {
+          x.selectAll('circle').attr('data-anim', null);
           x.select('circle.body').transition().duration(MS).attr('r', 0);
           x.transition().duration(MS).attr('opacity', 0).remove();
         }),
@@ -347,14 +369,32 @@ function joinNodes(root: Root, nodes: SimNode[], onClick: (id: string) => void, 
   g.select('title').text((d) => `${d.id} (${d.data.type ?? 'agent'}) — ${d.data.status}${d.data.stopped ? ', stopped' : ''}`);
   g.select<SVGTextElement>('text.name').attr('dy', (d) => d.r + 15).text((d) => d.data.name);
   g.select<SVGTextElement>('text.type').attr('dy', (d) => d.r + 28).text((d) => d.data.type ?? '');
-  g.select<SVGCircleElement>('circle.halo').transition().duration(MS).attr('r', (d) => d.r + 5);
+  retarget(g.select<SVGCircleElement>('circle.halo'), (d) => `${d.r + 5}`)
+    .transition()
+    .duration(MS)
+    .attr('r', (d) => d.r + 5);
   // Status flips fast (busy ↔ active): a short fade reads as a change
   // without leaving nodes in an in-between colour most of the time.
-  g.select<SVGCircleElement>('circle.body')
+  retarget(g.select<SVGCircleElement>('circle.body'), (d) => `${d.r} ${STATUS_COLOR[d.data.status]}`)
     .transition()
     .duration(FADE_MS)
     .attr('r', (d) => d.r)
     .attr('fill', (d) => STATUS_COLOR[d.data.status]);
+}
+
+/**
+ * The elements whose animation target changed, now marked with the new one.
+ * Live updates arrive faster than a transition lasts; restarting an
+ * unchanged transition on each would keep its easing at the slow start, so
+ * sizes would creep for as long as events flow and a node would never hold
+ * still long enough to be read or clicked.
+ */
+function retarget<E extends Element, D, P extends d3.BaseType>(sel: d3.Selection<E, D, P, unknown>, target: (d: D) => string) {
+  return sel
+    .filter(function (d) {
+      return this.getAttribute('data-anim') !== target(d);
+    })
+    .attr('data-anim', target);
 }
 
 function draw(root: Root) {
