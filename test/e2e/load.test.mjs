@@ -26,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { BUILD, tempDir, startCollector, sql, getJson, waitFor } from './harness.mjs';
+import { LatencyHistogram, SeqSet } from './latency.mjs';
 
 const STRESS = process.env.STRESS === '1';
 const SECONDS = +(process.env.LOAD_SECONDS || (STRESS ? 300 : 15));
@@ -58,16 +59,11 @@ function nofileLimit() {
   return m ? +m[1] : Infinity;
 }
 
-function percentile(sorted, p) {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
 /** A viewer that counts what it gets and, if `latencies` is given, how
  * late each event arrived (µs timestamps against the receive time). */
 function viewer(url, latencies = null) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
-  const v = { ws, events: 0, messages: 0, errors: 0, seqs: latencies ? new Set() : null };
+  const v = { ws, events: 0, messages: 0, errors: 0, seqs: latencies ? new SeqSet() : null };
   ws.on('message', (data) => {
     const now = Date.now() * 1000;
     const m = JSON.parse(String(data));
@@ -76,11 +72,7 @@ function viewer(url, latencies = null) {
     if (m.type !== 'trace_event') return;
     for (const e of m.payload.events) {
       v.events++;
-      if (latencies) {
-        if (v.seqs.has(e.seq)) continue;
-        v.seqs.add(e.seq);
-        latencies.push((now - e.timestamp) / 1000);
-      }
+      if (latencies && v.seqs.add(e.seq)) latencies.add((now - e.timestamp) / 1000);
     }
   });
   v.opened = new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
@@ -104,7 +96,7 @@ test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one
   const db = join(tempDir(t), 'traces.db');
   const c = await startCollector(t, { db, ui: null, extra: ['--max-clients', String(CLIENTS)] });
   const base = `ws://${c.http}/ws`;
-  const narrowLat = [];
+  const narrowLat = new LatencyHistogram();
   const narrow = [];
   const all = [];
   t.after(() => { for (const v of all) v.ws.terminate(); });
@@ -172,10 +164,9 @@ test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one
   const storeRate = during.length > 1
     ? (during.at(-1)[1] - during[0][1]) / ((during.at(-1)[0] - during[0][0]) / 1000) : NaN;
   const report = await fast.ask('report');
-  const fastLat = report.latencies.sort((a, b) => a - b);
-  const fastStored = report.stored.sort((a, b) => a - b);
+  const fastLat = LatencyHistogram.from(report.latencies);
+  const fastStored = LatencyHistogram.from(report.stored);
   const fastCounts = await fast.ask('counts');
-  narrowLat.sort((a, b) => a - b);
   const fig = {
     clients: CLIENTS, fast: FAST, narrow: narrow.length, stalled: 1, rate: RATE, seconds: SECONDS,
     sent, stored: total, sendSeconds, sentRate: Math.round(sent / sendSeconds), storedRate: Math.round(storeRate),
@@ -184,11 +175,11 @@ test(`load: ${CLIENTS} WebSocket clients, ${RATE} events/s for ${SECONDS} s, one
     loadPerCoreBefore: +busyBefore.toFixed(2),
     loadAvg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     rssIdleMb: Math.round(rssIdle), rssMaxMb: Math.round(rssMax),
-    fastP50Ms: +percentile(fastLat, 0.5).toFixed(1), fastP99Ms: +percentile(fastLat, 0.99).toFixed(1),
-    fastMaxMs: +fastLat.at(-1).toFixed(1),
+    fastP50Ms: +fastLat.percentile(0.5).toFixed(1), fastP99Ms: +fastLat.percentile(0.99).toFixed(1),
+    fastP999Ms: +fastLat.percentile(0.999).toFixed(1), fastMaxMs: +fastLat.max.toFixed(1),
     // of which ingest and storage: event timestamp to the stream message's
-    fastPublishedP50Ms: +percentile(fastStored, 0.5).toFixed(1), fastPublishedP99Ms: +percentile(fastStored, 0.99).toFixed(1),
-    narrowP99Ms: +percentile(narrowLat, 0.99).toFixed(1),
+    fastPublishedP50Ms: +fastStored.percentile(0.5).toFixed(1), fastPublishedP99Ms: +fastStored.percentile(0.99).toFixed(1),
+    narrowP99Ms: +narrowLat.percentile(0.99).toFixed(1),
     loopDelayP99Ms: +(loopDelay.percentile(99) / 1e6).toFixed(1), loopDelayMaxMs: +(loopDelay.max / 1e6).toFixed(1),
     stalledGot: stalled.events,
     fastGot: fastCounts.counts, errorsOnlyGot: narrow[1]?.events, errorsSent,
