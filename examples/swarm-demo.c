@@ -88,6 +88,7 @@ static _Atomic uint64_t g_next_task, g_next_msg;
 static _Atomic uint64_t g_created, g_done, g_failed, g_retried, g_abandoned;
 static _Atomic uint64_t g_steps; /* think/LLM/tool steps: the unit of work */
 static _Atomic uint64_t g_agent_cpu_ns; /* the agent threads' CPU, added as each ends */
+static _Atomic uint64_t g_compute_iters; /* --tools-compute work done, all agents */
 static _Atomic uint64_t g_cancelled, g_sent, g_received, g_faults;
 static atomic_int g_running;
 
@@ -1312,6 +1313,7 @@ static bool agent_compute_for(agent *a, uint64_t us)
         for (uint64_t i = 0; i < n; i++) /* FNV-1a: a multiply chain */
             h = (h ^ i) * 1099511628211ull;
         left -= n;
+        atomic_fetch_add_explicit(&g_compute_iters, n, memory_order_relaxed);
         agent_poll(a, 0);
     }
     sink += h;
@@ -2591,7 +2593,9 @@ static void usage(FILE *f)
         "  swarm-demo: trace=ID agents=N recorded=R sent=S sampled_out=O dropped=D\n"
         "             steps=W (work steps done: think, LLM and tool calls)\n"
         "             agent_cpu_us=A tracing_cpu_us=T (CPU of the agents'\n"
-        "             threads, and of libtrace's and ZeroMQ's threads)\n",
+        "             threads, and of libtrace's and ZeroMQ's threads)\n"
+        "             compute_us=C (--tools-compute work done, in the\n"
+        "             microseconds it is sized by)\n",
         MIN_AGENTS, MAX_AGENTS, DEFAULT_AGENTS);
 }
 
@@ -2881,11 +2885,13 @@ int main(int argc, char **argv)
     summarize(&opt, ran_us, &st);
     printf("swarm-demo: trace=%s agents=%d recorded=%" PRIu64 " sent=%" PRIu64
            " sampled_out=%" PRIu64 " dropped=%" PRIu64 " steps=%" PRIu64
-           " agent_cpu_us=%" PRIu64 " tracing_cpu_us=%" PRIu64 "\n",
+           " agent_cpu_us=%" PRIu64 " tracing_cpu_us=%" PRIu64
+           " compute_us=%" PRIu64 " batches=%" PRIu64 "\n",
            trace_id, opt.agents, st.recorded, st.sent, st.sampled_out,
            st.dropped_ring_full + st.dropped_transport + st.dropped_too_large +
                st.dropped_invalid,
-           tally(&g_steps), tally(&g_agent_cpu_ns) / 1000, tracing_cpu_ns / 1000);
+           tally(&g_steps), tally(&g_agent_cpu_ns) / 1000, tracing_cpu_ns / 1000,
+           tally(&g_compute_iters) / COMPUTE_ITERS_PER_US, st.batches_sent);
     fflush(stdout);
     swarm_free(sw, sw->n);
     return 0;
