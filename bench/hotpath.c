@@ -8,6 +8,9 @@
  * since events are then really drained and sent, not only dropped.
  *
  * Usage: bench-hotpath [calls-per-case]   (prints a Markdown table)
+ *        bench-hotpath calls scaling       (the producer-scaling table alone)
+ *        bench-hotpath calls ints|string   (one sampled-in row: the pairs
+ *                                           bench/lttng/run.sh alternates)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -225,6 +228,13 @@ int main(int argc, char **argv) {
     if (calls < BATCH * 100) calls = BATCH * 100;
     if (argc > 2 && !strcmp(argv[2], "scaling")) { /* that table alone */
         scaling();
+        return 0;
+    }
+    if (argc > 2 && (!strcmp(argv[2], "ints") || !strcmp(argv[2], "string"))) {
+        payload p = !strcmp(argv[2], "ints") ? CASE_INTS : CASE_STRING;
+        with_config(NULL, p, calls / 2, 1, 1.0, NULL); /* warm-up, as below */
+        with_config(p == CASE_INTS ? "sampled in, two integers" : "sampled in, 32-byte string",
+                    p, calls, 1, 1.0, NULL);
         return 0;
     }
     /* ring full: the hot path had no room; transport: the collector took

@@ -87,9 +87,10 @@ echo "## the example swarm: CPU with tracing against tracing compiled out"
 bash bench/swarm_overhead.sh "$ingest"
 echo
 echo "## LTTng-UST 2.13, same measurement"
-bash bench/lttng/run.sh | tee "$dir/lttng"
+# then the two tracers alternated, pair by pair: the ratio to read
+PAIR_OURS="env TRACE_COLLECTOR_URL=$ingest build/bin/bench-hotpath" bash bench/lttng/run.sh | tee "$dir/lttng"
 echo
-echo "## ratio (libtrace p50 / LTTng p50, same payload)"
+echo "## ratio of the two tables above (measured minutes apart: read the alternated pairs)"
 p50() { awk -F'|' -v k="$2" 'index($2, k) {gsub(/ /, "", $3); print $3; exit}' "$1"; }
 for k in "two integers" "32-byte string"; do
   ours=$(p50 "$dir/ours" "sampled in, $k"); theirs=$(p50 "$dir/lttng" "sampled in, $k")

@@ -13,24 +13,16 @@
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
-#include <x86intrin.h>
 #endif
 
 #include "internal.h"
 
 int tr_tsc; /* set once by tr_clock_init(); read by tr_ticks() */
 
-static uint64_t tr_realtime_ns(void) {
+uint64_t tr_realtime_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t tr_ticks(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    if (tr_tsc) return __rdtsc();
-#endif
-    return tr_realtime_ns();
 }
 
 static int tr_tsc_invariant(void) {

@@ -50,7 +50,16 @@ typedef struct tracer {
 extern tracer tr;
 
 /* trace.c */
-ring *tr_thread_ring(void);
+/* The calling thread's ring, created on its first event; NULL if it
+ * cannot be. The check is inline: every recorded event starts with it. */
+extern TR_TLS ring *tr_tl_ring;
+ring *tr_thread_ring_slow(void);
+static inline ring *tr_thread_ring(void) {
+    ring *r = tr_tl_ring;
+    if (__builtin_expect(r && r->gen == atomic_load_explicit(&tr.gen, memory_order_relaxed), 1))
+        return r;
+    return tr_thread_ring_slow();
+}
 void tr_emit(const trace_record *rec, int decision); /* -1: decide */
 void tr_record(int kind, trace_level level, uint64_t span_id,
                uint64_t parent_id, uint64_t duration, uint64_t aux,
@@ -61,7 +70,15 @@ void tr_fold_ring(const ring *r);           /* under reg_lock */
 
 /* clock.c */
 extern int tr_tsc;
-uint64_t tr_ticks(void); /* hot path: TSC or realtime ns */
+uint64_t tr_realtime_ns(void);
+/* Hot path: TSC or realtime ns. Inline: a call would cost as much as the
+ * rdtsc it wraps. */
+static inline uint64_t tr_ticks(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_expect(tr_tsc, 1)) return __builtin_ia32_rdtsc();
+#endif
+    return tr_realtime_ns();
+}
 void tr_clock_init(void);
 void tr_clock_refresh(int force);             /* flusher only */
 uint64_t tr_ticks_to_us(uint64_t ticks);      /* flusher only */

@@ -40,33 +40,6 @@ void ring_unref(ring *r) {
     }
 }
 
-void *ring_reserve(ring *r, uint32_t size) {
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint64_t pos = head & (r->cap - 1);
-    uint64_t contig = r->cap - pos;
-    uint64_t need = contig < size ? contig + size : size;
-    if (head + need - r->tail_cache > r->cap) {
-        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (head + need - r->tail_cache > r->cap) return NULL;
-    }
-    if (contig < size) {
-        /* contig >= 8: every record size and the capacity are multiples
-         * of 8, so a PAD header always fits */
-        ring_rec *pad = (ring_rec *)(r->buf + pos);
-        pad->size = (uint32_t)contig;
-        pad->kind = RING_PAD;
-        head += contig;
-        pos = 0;
-    }
-    r->reserve_head = head;
-    return r->buf + pos;
-}
-
-void ring_commit(ring *r, uint32_t size) {
-    atomic_store_explicit(&r->head, r->reserve_head + size,
-                          memory_order_release);
-}
-
 const ring_rec *ring_peek(ring *r) {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);

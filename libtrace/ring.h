@@ -17,6 +17,7 @@
 #define RING_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RING_PAD 0xFF /* record kind that only fills space */
@@ -72,10 +73,35 @@ typedef struct ring {
 ring *ring_create(uint64_t cap, unsigned gen);
 void ring_unref(ring *r);
 
-/* Producer: space for `size` bytes (a multiple of 8), or NULL when full. */
-void *ring_reserve(ring *r, uint32_t size);
+/* Producer: space for `size` bytes (a multiple of 8), or NULL when full.
+ * Inline, like ring_commit(): they are most of the hot path. */
+static inline void *ring_reserve(ring *r, uint32_t size) {
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t pos = head & (r->cap - 1);
+    uint64_t contig = r->cap - pos;
+    uint64_t need = contig < size ? contig + size : size;
+    if (head + need - r->tail_cache > r->cap) {
+        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (head + need - r->tail_cache > r->cap) return NULL;
+    }
+    if (contig < size) {
+        /* contig >= 8: every record size and the capacity are multiples
+         * of 8, so a PAD header always fits */
+        ring_rec *pad = (ring_rec *)(r->buf + pos);
+        pad->size = (uint32_t)contig;
+        pad->kind = RING_PAD;
+        head += contig;
+        pos = 0;
+    }
+    r->reserve_head = head;
+    return r->buf + pos;
+}
+
 /* Producer: publish the record reserved last. */
-void ring_commit(ring *r, uint32_t size);
+static inline void ring_commit(ring *r, uint32_t size) {
+    atomic_store_explicit(&r->head, r->reserve_head + size,
+                          memory_order_release);
+}
 
 /* Consumer: the next record, or NULL when empty. PAD records are skipped.
  * The record stays valid until ring_release(). */

@@ -23,7 +23,7 @@
 tracer tr = {.reg_lock = PTHREAD_MUTEX_INITIALIZER};
 int trace__on;
 
-static TR_TLS ring *tr_tl_ring;
+TR_TLS ring *tr_tl_ring;
 static pthread_key_t tr_ring_key;
 static pthread_once_t tr_once = PTHREAD_ONCE_INIT;
 
@@ -202,7 +202,7 @@ static uint64_t tr_ring_bytes(void) {
     return cap;
 }
 
-ring *tr_thread_ring(void) {
+ring *tr_thread_ring_slow(void) {
     unsigned gen = atomic_load_explicit(&tr.gen, memory_order_relaxed);
     ring *r = tr_tl_ring;
     if (r && r->gen == gen) return r;
@@ -227,8 +227,9 @@ ring *tr_thread_ring(void) {
 
 /* Reserve a record of `size` bytes (header included, 8-aligned) and fill
  * the header; NULL, counted, when the ring is full. */
-static ring_rec *tr_rec_begin(ring *r, uint64_t size, int kind,
-                              trace_level level, uint64_t ticks) {
+static inline __attribute__((always_inline)) ring_rec *
+tr_rec_begin(ring *r, uint64_t size, int kind,
+           trace_level level, uint64_t ticks) {
     if (size > r->max_record) {
         ring_count(&r->dropped_large);
         return NULL;
@@ -249,8 +250,9 @@ static ring_rec *tr_rec_begin(ring *r, uint64_t size, int kind,
 }
 
 /* Copy the strings after the header (and after `extra` bytes). */
-static void tr_rec_strings(ring_rec *rec, const char *const str[RING_NSTR],
-                           const uint32_t len[RING_NSTR]) {
+static inline __attribute__((always_inline)) void
+tr_rec_strings(ring_rec *rec, const char *const str[RING_NSTR],
+               const uint32_t len[RING_NSTR]) {
     char *p = (char *)(rec + 1) + rec->extra;
     for (int i = 0; i < RING_NSTR; i++) {
         rec->len[i] = len[i];

@@ -8,8 +8,15 @@
 # babeltrace2 that the events really reached the trace, then the disabled
 # case with no session. Everything it starts is stopped; temp dirs removed.
 #
+# With PAIR_OURS set (the command that prints one of libtrace's sampled-in
+# rows: bench-hotpath CALLS ints|string), it then alternates the two
+# tracers PAIR_ROUNDS times per payload and prints the ratio of each pair:
+# this VM's speed drifts by up to 2x over minutes, so two tables measured
+# ten minutes apart can disagree by more than the tracers do.
+#
 # Env: BENCH_CALLS (default 2000000), LTTNG_SUBBUF (4M), LTTNG_NUM_SUBBUF (8),
-#      BENCH_CPU (pin the bench with taskset; unset = not pinned, as hotpath).
+#      BENCH_CPU (pin the bench with taskset; unset = not pinned, as hotpath),
+#      PAIR_OURS, PAIR_ROUNDS (5), PAIR_CALLS (BENCH_CALLS).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$here/../../build/bench-lttng
@@ -58,22 +65,28 @@ if ! lttng list >/dev/null 2>&1; then
 fi
 
 notes=()
-sampled() {   # $1 = bench case, $2 = event name
+session_start() {   # $1 = bench case, $2 = event name
   session=swarm-bench-$$-$1
   lttng create "$session" --output="$tmp/trace-$1" >/dev/null
   lttng enable-channel -u -s "$session" --discard --subbuf-size="$subbuf" \
     --num-subbuf="$nsub" ch >/dev/null
   lttng enable-event -u -s "$session" -c ch "swarm_bench:$2" >/dev/null
   lttng start "$session" >/dev/null
+}
+session_end() {
+  lttng destroy "$session" >/dev/null
+  session=
+  rm -rf "$tmp/trace-$1"
+}
+sampled() {   # $1 = bench case, $2 = event name
+  session_start "$1" "$2"
   local row lost n
   row=$("${pin[@]}" "$out/bench-lttng" "$calls" "$1")
   lttng stop "$session" >/dev/null 2>&1
   lost=$(lttng list "$session" | sed -n 's/^ *Discarded events: *//p' | head -1)
   n=$(babeltrace2 "$tmp/trace-$1" -c sink.utils.counter 2>/dev/null |
       awk '/Event messages/ { n = $1 } END { print n + 0 }')
-  lttng destroy "$session" >/dev/null
-  session=
-  rm -rf "$tmp/trace-$1"
+  session_end "$1"
   printf '%s| %10s |\n' "${row%|*|}" "${lost:-n/a}"   # fill the lost column
   notes+=("swarm_bench:$2 recorded in trace (babeltrace2): $n of $((calls / 64 * 64)) calls")
 }
@@ -89,3 +102,27 @@ sampled string str32
 "${pin[@]}" "$out/bench-lttng" "$calls" disabled
 echo
 printf -- '- %s\n' "${notes[@]}"
+
+[ -n "${PAIR_OURS:-}" ] || exit 0
+rounds=${PAIR_ROUNDS:-5} pcalls=${PAIR_CALLS:-$calls}
+p50() { awk -F'|' '{gsub(/ /, "", $3); print $3; exit}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo
+echo "## libtrace / LTTng, alternated: $rounds pairs per payload, $pcalls calls each"
+echo
+echo "| payload | libtrace p50 (median) | LTTng p50 (median) | ratio, median of the pairs | pairs' ratios |"
+echo "|---|---:|---:|---:|---|"
+for c in "ints two_ints two integers" "string str32 32-byte string"; do
+  read -r ours_case event label <<<"$c"
+  lt_case=$ours_case
+  a=() b=() r=()
+  for _ in $(seq "$rounds"); do
+    x=$($PAIR_OURS "$pcalls" "$ours_case" | p50)
+    session_start "$lt_case" "$event"
+    y=$("${pin[@]}" "$out/bench-lttng" "$pcalls" "$lt_case" | p50)
+    session_end "$lt_case"
+    a+=("$x") b+=("$y") r+=("$(awk -v x="$x" -v y="$y" 'BEGIN {printf "%.2f", x / y}')")
+  done
+  printf '| %s | %s ns | %s ns | %sx | %s |\n' "$label" "$(median "${a[@]}")" "$(median "${b[@]}")" \
+    "$(median "${r[@]}")" "${r[*]}"
+done

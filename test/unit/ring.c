@@ -250,6 +250,8 @@ static void t_rec_str(void) {
     uint32_t size = (uint32_t)(sizeof(ring_rec) + 7 + 12 + 0 + 4);
     size = (size + 7) & ~7u;
     ring_rec *rec = ring_reserve(r, size);
+    CHECK(rec != NULL);
+    if (!rec) return;
     memset(rec, 0, size);
     rec->size = size;
     rec->len[0] = 7;
@@ -277,6 +279,8 @@ static void t_rec_str(void) {
     }
     /* all absent */
     rec = ring_reserve(r, sizeof(ring_rec));
+    CHECK(rec != NULL);
+    if (!rec) return;
     memset(rec, 0, sizeof *rec);
     rec->size = sizeof(ring_rec);
     for (int i = 0; i < RING_NSTR; i++) rec->len[i] = RING_ABSENT;
