@@ -433,6 +433,14 @@ api *api_start(const char *listen, const char *ui_dir, const char *token,
     snprintf(threads, sizeof threads, "%d", max_clients + API_REST_THREADS);
     opts[k++] = "num_threads";
     opts[k++] = threads;
+    /* a burst of connections (every viewer reconnecting after a restart)
+     * is accepted at once and handed to the idle workers: with civetweb's
+     * defaults (backlog 200, 20 queued) the rest waited for SYN retries,
+     * seconds each, before their own request timeout even began */
+    opts[k++] = "listen_backlog";
+    opts[k++] = threads;
+    opts[k++] = "connection_queue";
+    opts[k++] = threads;
     opts[k++] = "max_request_size"; /* per worker: headers only, bodies are read */
     opts[k++] = "8192";
     opts[k++] = "enable_directory_listing";
