@@ -44,7 +44,8 @@ cpu() { # seconds of user+sys CPU of one run; the run's last line to $out
   t=$( { time "$@" >"$out" 2>/dev/null; } 2>&1 )
   awk '{printf "%.3f", $1 + $2}' <<<"$t"
 }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=bench/stats.sh
+. "$(dirname "$0")/stats.sh"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$out"; }
@@ -57,7 +58,7 @@ measure() { # label, unit of work (a field of the last line), per how many, extr
   local traced=() untraced=() aa=() events=() agents_u=() agents_t=() threads=()
   local c u1
   for _ in $(seq "$runs"); do
-    # CPU seconds per 1000 steps: compiled out, traced, compiled out again
+    # CPU seconds per unit of work: compiled out, traced, compiled out again
     c=$(cpu build/bin/swarm-demo-notrace "${args[@]}")
     u1=$(per_unit "$c")
     agents_u+=("$(per_unit "$(field agent_cpu_us)e-6")")

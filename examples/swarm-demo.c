@@ -88,7 +88,8 @@ static _Atomic uint64_t g_next_task, g_next_msg;
 static _Atomic uint64_t g_created, g_done, g_failed, g_retried, g_abandoned;
 static _Atomic uint64_t g_steps; /* think/LLM/tool steps: the unit of work */
 static _Atomic uint64_t g_agent_cpu_ns; /* the agent threads' CPU, added as each ends */
-static _Atomic uint64_t g_compute_iters; /* --tools-compute work done, all agents */
+static _Atomic uint64_t g_compute_iters; /* --tools-compute work done, added as each ends */
+static _Thread_local uint64_t tl_compute_iters; /* this agent's, until it ends */
 static _Atomic uint64_t g_cancelled, g_sent, g_received, g_faults;
 static atomic_int g_running;
 
@@ -125,13 +126,15 @@ static uint64_t tally(_Atomic uint64_t *counter)
 /* CPU accounting for bench/swarm_overhead.sh, in both builds alike: the
  * agents' own threads, and (traced) libtrace's threads, which do nothing
  * but tracing. Measured in here, so no poller outside disturbs the runs
- * it measures. */
-static void count_agent_cpu(void)
+ * it measures. An agent thread adds its CPU and its computation done as
+ * it ends: the agents share no counter while they work. */
+static void account_agent_thread(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     atomic_fetch_add(&g_agent_cpu_ns,
                      (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    atomic_fetch_add(&g_compute_iters, tl_compute_iters);
 }
 
 /* libtrace's flusher and ZeroMQ's threads, read from /proc before
@@ -1313,7 +1316,7 @@ static bool agent_compute_for(agent *a, uint64_t us)
         for (uint64_t i = 0; i < n; i++) /* FNV-1a: a multiply chain */
             h = (h ^ i) * 1099511628211ull;
         left -= n;
-        atomic_fetch_add_explicit(&g_compute_iters, n, memory_order_relaxed);
+        tl_compute_iters += n;
         agent_poll(a, 0);
     }
     sink += h;
@@ -2021,7 +2024,7 @@ static void *worker_main(void *arg)
     drain_mailbox(a);
     set_status(a, "stopped");
     trace_agent_stop(a->name, stop_reason());
-    count_agent_cpu();
+    account_agent_thread();
     return NULL;
 }
 
@@ -2487,7 +2490,7 @@ static void *coordinator_main(void *arg)
         agent_poll(self, coord_wait(c));
     }
     coord_shutdown(c);
-    count_agent_cpu();
+    account_agent_thread();
     return NULL;
 }
 

@@ -202,10 +202,10 @@ static uint64_t tr_ring_bytes(void) {
     return cap;
 }
 
+/* tr_thread_ring() found no ring of this generation for the thread. */
 ring *tr_thread_ring_slow(void) {
     unsigned gen = atomic_load_explicit(&tr.gen, memory_order_relaxed);
     ring *r = tr_tl_ring;
-    if (r && r->gen == gen) return r;
     if (r) ring_unref(r); /* a previous trace_init()'s ring */
     tr_tl_ring = NULL;
     pthread_setspecific(tr_ring_key, NULL);

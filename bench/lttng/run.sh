@@ -106,21 +106,21 @@ printf -- '- %s\n' "${notes[@]}"
 [ -n "${PAIR_OURS:-}" ] || exit 0
 rounds=${PAIR_ROUNDS:-5} pcalls=${PAIR_CALLS:-$calls}
 p50() { awk -F'|' '{gsub(/ /, "", $3); print $3; exit}'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=bench/stats.sh
+. "$here/../stats.sh"
 echo
 echo "## libtrace / LTTng, alternated: $rounds pairs per payload, $pcalls calls each"
 echo
 echo "| payload | libtrace p50 (median) | LTTng p50 (median) | ratio, median of the pairs | pairs' ratios |"
 echo "|---|---:|---:|---:|---|"
 for c in "ints two_ints two integers" "string str32 32-byte string"; do
-  read -r ours_case event label <<<"$c"
-  lt_case=$ours_case
+  read -r bench_case event label <<<"$c" # both benches name the case alike
   a=() b=() r=()
   for _ in $(seq "$rounds"); do
-    x=$($PAIR_OURS "$pcalls" "$ours_case" | p50)
-    session_start "$lt_case" "$event"
-    y=$("${pin[@]}" "$out/bench-lttng" "$pcalls" "$lt_case" | p50)
-    session_end "$lt_case"
+    x=$($PAIR_OURS "$pcalls" "$bench_case" | p50)
+    session_start "$bench_case" "$event"
+    y=$("${pin[@]}" "$out/bench-lttng" "$pcalls" "$bench_case" | p50)
+    session_end "$bench_case"
     a+=("$x") b+=("$y") r+=("$(awk -v x="$x" -v y="$y" 'BEGIN {printf "%.2f", x / y}')")
   done
   printf '| %s | %s ns | %s ns | %sx | %s |\n' "$label" "$(median "${a[@]}")" "$(median "${b[@]}")" \
