@@ -2,7 +2,7 @@
 # swarm_overhead.sh — what tracing costs a whole swarm: CPU time of the
 # example swarm traced (against the real collector at $1) next to the same
 # swarm with tracing compiled out (-DTRACE_DISABLE), same seed, same
-# length, runs alternated so drifting machine load hits both alike.
+# length.
 #
 # Two swarms: the demo as it is, whose agents only wait (for simulated LLM
 # calls and simulated tools) and so use almost no CPU of their own — any
@@ -13,76 +13,104 @@
 # The swarm runs for a fixed time, and how much work it gets through
 # depends on the machine, so CPU is compared per unit of work done (the
 # swarm's own counts, printed by both builds): per 1000 steps for the demo
-# as is, and per second of tool computation for --tools-compute. Steps
-# differ (a tool step computes for 50-250 ms, an LLM step only waits), so
-# CPU per step moved with the mix of steps a run happened to get, by a few
-# per cent; the computation done is what the CPU is spent on.
+# as is, and per second of tool computation for --tools-compute.
 #
-# The difference of two whole-process CPU times is still noisy on a shared
-# 2-core VM: the same compiled-out swarm, per second of the same
-# computation, takes 2-5 % more or less CPU from one run to the next (the
-# host's speed drifts; measured 2026-11-28). So each round runs the
-# compiled-out swarm twice (before and after the traced one), and the
-# table shows how far those two differ (A/A): a traced-vs-untraced
-# difference smaller than that is noise. The swarm also accounts its CPU
-# itself, in both builds (its last line): its agents' threads, and
-# libtrace's and ZeroMQ's threads, which do nothing but tracing. Their CPU
-# per unit of work, as a share of the untraced swarm's, is "tracing
-# threads": precise, and the floor of the overhead. What it leaves out runs
-# on the agents' threads (the record calls: ~18 ns for trace_event(), up
-# to ~0.5 µs for a hook that builds JSON or checksums a snapshot), which
-# only the agent-thread columns can show, with the same noise as the whole.
-# (An earlier version polled /proc from a shell loop during traced runs
-# only; that loop's own CPU slowed the traced swarm it measured.)
+# The traced and the compiled-out swarm run at the same time, side by side.
+# One after the other, on this shared 2-core VM, the same compiled-out
+# swarm took 2-5 % more or less CPU for the same computation from one run
+# to the next (the host's speed drifts over seconds to minutes), which
+# swamped a difference of 1 %; run together, both see the same host, and
+# the drift cancels in their ratio. Each round is one such pair, the one
+# started first alternating; the table gives the median of the rounds'
+# ratios and their range. Rounds of two compiled-out swarms side by side
+# (A/A) show what is left of the noise: a traced-vs-untraced difference
+# within it is not a difference.
+#
+# The swarm also accounts its CPU itself, in both builds (its last line):
+# its agents' threads, and libtrace's and ZeroMQ's threads, which do
+# nothing but tracing. The difference splits into those threads (precise),
+# the agents' threads (the record calls: ~15 ns for trace_event(), up to
+# ~0.5 µs for a hook that builds JSON or checksums a snapshot; measured
+# with the noise of the whole), and the rest of the process: its main
+# thread, which for the traced swarm loads libtrace and ZeroMQ, connects
+# and at the end sends the last batch — a one-time cost, a share of a
+# run that shrinks as the run gets longer.
 set -euo pipefail
 ingest=$1
-runs=${SWARM_RUNS:-3}
-secs=${SWARM_SECONDS:-8} speed=${SWARM_SPEED:-20}
-TIMEFORMAT='%U %S'
-cpu() { # seconds of user+sys CPU of one run; the run's last line to $out
-  local t
-  t=$( { time "$@" >"$out" 2>/dev/null; } 2>&1 )
-  awk '{printf "%.3f", $1 + $2}' <<<"$t"
-}
+rounds=${SWARM_RUNS:-6}
+aa_rounds=${SWARM_AA_RUNS:-3}
+secs=${SWARM_SECONDS:-12} speed=${SWARM_SPEED:-20}
 # shellcheck source=bench/stats.sh
 . "$(dirname "$0")/stats.sh"
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$out"; }
-# x per unit of work: per $per of the count $unit the last run printed
-per_unit() { awk -v x="$1" -v w="$(field "$unit")" -v per="$per" 'BEGIN {printf "%.6f", x / w * per}'; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+# start NAME CMD...: one swarm in the background; its user+sys CPU seconds
+# go to $dir/NAME.cpu, its last line to $dir/NAME.out
+start() {
+  local name=$1; shift
+  (
+    TIMEFORMAT='%U %S'
+    { time "$@" >"$dir/$name.out" 2>/dev/null; } 2>"$dir/$name.tm"
+    awk '{printf "%.4f", $1 + $2}' "$dir/$name.tm" >"$dir/$name.cpu"
+  ) &
+}
+field() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$dir/$1.out"; }
+# per_unit NAME X: X per $per of the unit of work the run NAME did
+per_unit() { awk -v x="$2" -v w="$(field "$1" "$unit")" -v per="$per" 'BEGIN {printf "%.6f", x / w * per}'; }
+cpu_per_unit() { per_unit "$1" "$(cat "$dir/$1.cpu")"; }
+# share A B: (A - B) as a percentage of B's CPU per unit ($base)
+share() { awk -v a="$1" -v b="$2" -v base="$base" 'BEGIN {printf "%.3f", (a - b) / base * 100}'; }
+
+# pair ROUND NAME_A CMD_A... -- NAME_B CMD_B...: both at once, the first
+# started alternating with the round; returns when both have ended
+pair() {
+  local round=$1 a=() b=(); shift
+  while [ "$1" != -- ]; do a+=("$1"); shift; done
+  shift
+  b=("$@")
+  if ((round % 2)); then start "${a[@]}"; start "${b[@]}"; else start "${b[@]}"; start "${a[@]}"; fi
+  wait
+}
 
 measure() { # label, unit of work (a field of the last line), per how many, extra swarm options...
   local label=$1 unit=$2 per=$3; shift 3
   local args=(--agents 8 --duration "$secs" --speed "$speed" --seed 42 --quiet "$@")
-  local traced=() untraced=() aa=() events=() agents_u=() agents_t=() threads=()
-  local c u1
-  for _ in $(seq "$runs"); do
-    # CPU seconds per unit of work: compiled out, traced, compiled out again
-    c=$(cpu build/bin/swarm-demo-notrace "${args[@]}")
-    u1=$(per_unit "$c")
-    agents_u+=("$(per_unit "$(field agent_cpu_us)e-6")")
-    c=$(TRACE_COLLECTOR_URL=$ingest TRACE_SAMPLING_RATE=1 TRACE_ADAPTIVE=0 cpu build/bin/swarm-demo "${args[@]}")
-    traced+=("$(per_unit "$c")")
-    agents_t+=("$(per_unit "$(field agent_cpu_us)e-6")")
-    threads+=("$(per_unit "$(field tracing_cpu_us)e-6")")
-    events+=("$(per_unit "$(field sent)")")
-    c=$(cpu build/bin/swarm-demo-notrace "${args[@]}")
-    u2=$(per_unit "$c")
-    agents_u+=("$(per_unit "$(field agent_cpu_us)e-6")")
-    untraced+=("$(awk -v a="$u1" -v b="$u2" 'BEGIN {printf "%.6f", (a + b) / 2}')")
-    aa+=("$(awk -v a="$u1" -v b="$u2" 'BEGIN {d = (a - b) / ((a + b) / 2) * 100; printf "%.2f", d < 0 ? -d : d}')")
+  local traced_env=(env TRACE_COLLECTOR_URL="$ingest" TRACE_SAMPLING_RATE=1 TRACE_ADAPTIVE=0)
+  local over=() aa=() t_cpu=() u_cpu=() agents=() threads=() rest=() per_event=() events=()
+  local r t u base ta ua th
+  for r in $(seq "$rounds"); do
+    pair "$r" t "${traced_env[@]}" build/bin/swarm-demo "${args[@]}" \
+      -- u build/bin/swarm-demo-notrace "${args[@]}"
+    t=$(cpu_per_unit t) u=$(cpu_per_unit u) base=$u
+    ta=$(per_unit t "$(field t agent_cpu_us)e-6") ua=$(per_unit u "$(field u agent_cpu_us)e-6")
+    th=$(per_unit t "$(field t tracing_cpu_us)e-6")
+    t_cpu+=("$t") u_cpu+=("$u")
+    over+=("$(share "$t" "$u")")
+    agents+=("$(share "$ta" "$ua")")
+    threads+=("$(share "$th" 0)")
+    rest+=("$(awk -v t="$t" -v ta="$ta" -v th="$th" -v u="$u" -v ua="$ua" 'BEGIN {printf "%.6f", (t - ta - th) - (u - ua)}')")
+    rest[-1]=$(share "${rest[-1]}" 0)
+    per_event+=("$(awk -v c="$(field t tracing_cpu_us)" -v n="$(field t sent)" 'BEGIN {printf "%.3f", c / n}')")
+    events+=("$(per_unit t "$(field t sent)")")
   done
-  local t u e h au at n
-  t=$(median "${traced[@]}") u=$(median "${untraced[@]}") e=$(median "${events[@]}")
-  h=$(median "${threads[@]}") au=$(median "${agents_u[@]}") at=$(median "${agents_t[@]}")
-  n=$(median "${aa[@]}")
-  awk -v l="$label" -v t="$t" -v u="$u" -v e="$e" -v h="$h" -v au="$au" -v at="$at" -v n="$n" 'BEGIN {
-    printf "| %s | %.4f | %.4f | %+.1f %% | %.1f %% | %.4f | %.4f | %.5f | %.2f %% | %.2f | %.0f |\n", l, u, t,
-      (t - u) / u * 100, n, au, at, h, h / u * 100, h / e * 1e6, e }'
+  for r in $(seq "$aa_rounds"); do
+    pair "$r" a build/bin/swarm-demo-notrace "${args[@]}" -- b build/bin/swarm-demo-notrace "${args[@]}"
+    base=$(cpu_per_unit b)
+    aa+=("$(share "$(cpu_per_unit a)" "$base" | tr -d -)")
+  done
+  local lo hi
+  lo=$(printf '%s\n' "${over[@]}" | sort -g | head -1) hi=$(printf '%s\n' "${over[@]}" | sort -g | tail -1)
+  awk -v l="$label" -v u="$(median "${u_cpu[@]}")" -v t="$(median "${t_cpu[@]}")" \
+    -v o="$(median "${over[@]}")" -v lo="$lo" -v hi="$hi" \
+    -v aa="$(median "${aa[@]}")" -v aamax="$(printf '%s\n' "${aa[@]}" | sort -g | tail -1)" \
+    -v ag="$(median "${agents[@]}")" -v th="$(median "${threads[@]}")" -v re="$(median "${rest[@]}")" \
+    -v pe="$(median "${per_event[@]}")" -v ev="$(median "${events[@]}")" 'BEGIN {
+    printf "| %s | %.4f | %.4f | **%+.2f %%** | %+.2f to %+.2f %% | %.2f %% (max %.2f) | %+.2f %% | %.2f %% | %+.2f %% | %.2f | %.0f |\n",
+      l, u, t, o, lo, hi, aa, aamax, ag, th, re, pe, ev }'
 }
 
-echo "| swarm (8 agents, $secs s, speed $speed, every event kept; medians of $runs rounds) | CPU s per unit of work, compiled out | traced | overhead, whole process | A/A: two compiled-out runs differ by | agents' threads, compiled out | agents' threads, traced | tracing threads | tracing threads' share of the swarm's CPU | their µs per event | events per unit |"
+echo "| swarm (8 agents, $secs s, speed $speed, every event kept; traced and compiled out side by side, $rounds rounds) | CPU s per unit of work, compiled out | traced | overhead, whole process (median of rounds) | range of rounds | A/A: two compiled-out swarms side by side differ by ($aa_rounds rounds) | of which agents' threads | tracing threads | rest of the process (main thread: start-up, last batch) | tracing threads' µs per event | events per unit |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 measure "demo as is: agents wait, tools sleep (unit: 1000 steps)" steps 1000
 measure "tools compute (--tools-compute; unit: 1 s of tool computation)" compute_us 1000000 --tools-compute
