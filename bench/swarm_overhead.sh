@@ -59,8 +59,6 @@ field() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$dir/$1.out"; }
 # per_unit NAME X: X per $per of the unit of work the run NAME did
 per_unit() { awk -v x="$2" -v w="$(field "$1" "$unit")" -v per="$per" 'BEGIN {printf "%.6f", x / w * per}'; }
 cpu_per_unit() { per_unit "$1" "$(cat "$dir/$1.cpu")"; }
-# share A B: (A - B) as a percentage of B's CPU per unit ($base)
-share() { awk -v a="$1" -v b="$2" -v base="$base" 'BEGIN {printf "%.3f", (a - b) / base * 100}'; }
 
 # pair ROUND NAME_A CMD_A... -- NAME_B CMD_B...: both at once, the first
 # started alternating with the round; returns when both have ended
@@ -78,32 +76,29 @@ measure() { # label, unit of work (a field of the last line), per how many, extr
   local args=(--agents 8 --duration "$secs" --speed "$speed" --seed 42 --quiet "$@")
   local traced_env=(env TRACE_COLLECTOR_URL="$ingest" TRACE_SAMPLING_RATE=1 TRACE_ADAPTIVE=0)
   local over=() aa=() t_cpu=() u_cpu=() agents=() threads=() rest=() per_event=() events=()
-  local r t u base ta ua th
+  local r t u o ag th re
   for r in $(seq "$rounds"); do
     pair "$r" t "${traced_env[@]}" build/bin/swarm-demo "${args[@]}" \
       -- u build/bin/swarm-demo-notrace "${args[@]}"
-    t=$(cpu_per_unit t) u=$(cpu_per_unit u) base=$u
-    ta=$(per_unit t "$(field t agent_cpu_us)e-6") ua=$(per_unit u "$(field u agent_cpu_us)e-6")
-    th=$(per_unit t "$(field t tracing_cpu_us)e-6")
-    t_cpu+=("$t") u_cpu+=("$u")
-    over+=("$(share "$t" "$u")")
-    agents+=("$(share "$ta" "$ua")")
-    threads+=("$(share "$th" 0)")
-    rest+=("$(awk -v t="$t" -v ta="$ta" -v th="$th" -v u="$u" -v ua="$ua" 'BEGIN {printf "%.6f", (t - ta - th) - (u - ua)}')")
-    rest[-1]=$(share "${rest[-1]}" 0)
+    t=$(cpu_per_unit t) u=$(cpu_per_unit u)
+    # the traced swarm's extra CPU, and its three parts, as percentages of
+    # the compiled-out swarm's CPU per unit of work
+    read -r o ag th re < <(awk -v t="$t" -v u="$u" \
+      -v ta="$(per_unit t "$(field t agent_cpu_us)e-6")" -v ua="$(per_unit u "$(field u agent_cpu_us)e-6")" \
+      -v th="$(per_unit t "$(field t tracing_cpu_us)e-6")" 'BEGIN {
+      printf "%.3f %.3f %.3f %.3f\n", (t - u) / u * 100, (ta - ua) / u * 100, th / u * 100,
+        ((t - ta - th) - (u - ua)) / u * 100 }')
+    t_cpu+=("$t") u_cpu+=("$u") over+=("$o") agents+=("$ag") threads+=("$th") rest+=("$re")
     per_event+=("$(awk -v c="$(field t tracing_cpu_us)" -v n="$(field t sent)" 'BEGIN {printf "%.3f", c / n}')")
     events+=("$(per_unit t "$(field t sent)")")
   done
   for r in $(seq "$aa_rounds"); do
     pair "$r" a build/bin/swarm-demo-notrace "${args[@]}" -- b build/bin/swarm-demo-notrace "${args[@]}"
-    base=$(cpu_per_unit b)
-    aa+=("$(share "$(cpu_per_unit a)" "$base" | tr -d -)")
+    aa+=("$(awk -v a="$(cpu_per_unit a)" -v b="$(cpu_per_unit b)" 'BEGIN {d = (a - b) / b * 100; printf "%.3f", d < 0 ? -d : d}')")
   done
-  local lo hi
-  lo=$(printf '%s\n' "${over[@]}" | sort -g | head -1) hi=$(printf '%s\n' "${over[@]}" | sort -g | tail -1)
   awk -v l="$label" -v u="$(median "${u_cpu[@]}")" -v t="$(median "${t_cpu[@]}")" \
-    -v o="$(median "${over[@]}")" -v lo="$lo" -v hi="$hi" \
-    -v aa="$(median "${aa[@]}")" -v aamax="$(printf '%s\n' "${aa[@]}" | sort -g | tail -1)" \
+    -v o="$(median "${over[@]}")" -v lo="$(smallest "${over[@]}")" -v hi="$(largest "${over[@]}")" \
+    -v aa="$(median "${aa[@]}")" -v aamax="$(largest "${aa[@]}")" \
     -v ag="$(median "${agents[@]}")" -v th="$(median "${threads[@]}")" -v re="$(median "${rest[@]}")" \
     -v pe="$(median "${per_event[@]}")" -v ev="$(median "${events[@]}")" 'BEGIN {
     printf "| %s | %.4f | %.4f | **%+.2f %%** | %+.2f to %+.2f %% | %.2f %% (max %.2f) | %+.2f %% | %.2f %% | %+.2f %% | %.2f | %.0f |\n",
